@@ -1,0 +1,3 @@
+"""motionlens: human action recognition in video with PyTorch."""
+
+__version__ = "0.1.0"

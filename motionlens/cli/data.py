@@ -1,0 +1,92 @@
+"""CLI commands: `motionlens data check|describe`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..progress import console
+
+layout_option = click.option("--layout", default=None, help="folder | hmdb51 | ucf101 | kinetics | list | hara | auto "
+                             "(default: from a LAYOUT:ROOT spec, else auto-detected)")
+split_option = click.option("--split", default=1, show_default=True, type=click.IntRange(1, 3),
+                            help="official split for HMDB51 / UCF101")
+annotations_option = click.option("--annotations", default=None, type=click.Path(),
+                                  help="folder or file with the split/annotation files, if not under ROOT")
+
+
+def index_with_progress(root: str, layout: str | None, split: int, annotations: str | None, cache: bool = True):
+    from ..data.index import build_index
+    from ..progress import progress_bar
+
+    with progress_bar(None, "indexing", unit="videos") as advance:
+        seen = {"n": 0}
+
+        def report(done: int, total: int) -> None:
+            advance(done - seen["n"])
+            seen["n"] = done
+
+        return build_index(root, layout=layout, split=split, annotations=annotations, cache=cache, progress=report)
+
+
+@click.group()
+def data() -> None:
+    """Inspect a dataset: check it for unreadable files, describe it."""
+
+
+@data.command()
+@click.argument("root")
+@layout_option
+@split_option
+@annotations_option
+@click.option("--deep", is_flag=True, help="also decode the first and last frame of every video (finds truncation)")
+@click.option("--no-cache", is_flag=True, help="probe every file again instead of using the index cache")
+def check(root, layout, split, annotations, deep, no_cache):
+    """List unreadable files (with reasons) and differences between split files and disk.
+
+    Exits with status 1 when a problem was found."""
+    from ..errors import VideoError
+    from ..progress import progress_bar
+    from ..video import read_frames
+
+    index = index_with_progress(root, layout, split, annotations, cache=not no_cache)
+    failures = list(index.failures)
+    if deep:
+        with progress_bar(len(index), "decoding", unit="videos") as advance:
+            for record in index:
+                try:
+                    read_frames(record.path, [0, record.num_frames - 1], size=32)
+                except VideoError as err:
+                    failures.append((record.path, err.reason))
+                advance()
+    console.print(f"{index.layout} layout: {index.summary()}")
+    for line in index.report.lines(examples=5):
+        console.print(f"[yellow]{line}")
+    for path, reason in failures:
+        console.print(f"[red]unreadable[/red] {path}: {reason}")
+    problems = len(failures) + len(index.report.listed_missing)
+    console.print("no problems found" if not problems else f"{len(failures)} unreadable files, "
+                  f"{len(index.report.listed_missing)} listed videos missing")
+    if problems:
+        sys.exit(1)
+
+
+@data.command()
+@click.argument("root")
+@layout_option
+@split_option
+@annotations_option
+@click.option("--out", default="describe", show_default=True, type=click.Path(), help="output folder")
+@click.option("--thumbs-per-class", default=3, show_default=True, type=click.IntRange(0, 100))
+def describe(root, layout, split, annotations, out, thumbs_per_class):
+    """Write a catalogue CSV, class counts, a duration histogram and thumbnails."""
+    from ..data.describe import describe as run_describe
+
+    index = index_with_progress(root, layout, split, annotations)
+    summary = run_describe(index, out, thumbs_per_class=thumbs_per_class)
+    console.print(f"{index.layout} layout: {index.summary()}")
+    console.print(f"wrote {out}/: " + ", ".join(str(f) for f in summary.get("files", [])[:6]))
+
+
+COMMANDS = [data]

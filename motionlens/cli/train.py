@@ -1,0 +1,118 @@
+"""CLI commands: `motionlens train`, `motionlens eval`, `motionlens lr-find`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..progress import console
+
+# flag -> dotted config key; flags left unset change nothing
+_FLAG_KEYS = {
+    "data": "data.data", "annotations": "data.annotations", "split": "data.split", "clip_len": "data.clip_len",
+    "frame_stride": "data.frame_stride", "batch_size": "data.batch_size", "workers": "data.num_workers",
+    "model": "model.name", "pretrained": "model.pretrained", "finetune_from": "model.finetune_from",
+    "lr": "optim.lr", "optimizer": "optim.optimizer", "epochs": "epochs", "out": "out", "name": "name",
+    "seed": "seed", "device": "device", "max_steps": "max_steps",
+}
+
+
+def config_from_flags(recipe, overrides, **flags):
+    """TrainConfig from defaults, then the recipe, then --set overrides, then explicit flags."""
+    from ..config import TrainConfig, parse_override, resolve
+
+    updates = [parse_override(text) for text in overrides]
+    for flag, value in flags.items():
+        if value is not None and flag in _FLAG_KEYS:
+            updates.append(parse_override(f"{_FLAG_KEYS[flag]}={json.dumps(value)}"))
+    return resolve(TrainConfig, recipe, *updates)
+
+
+def train_options(fn):
+    options = [
+        click.option("--config", "recipe", type=click.Path(), help="YAML recipe (see configs/)"),
+        click.option("--data", help="dataset as LAYOUT:ROOT, e.g. hmdb51:/data/hmdb51"),
+        click.option("--annotations", help="split/annotation files, when not under ROOT"),
+        click.option("--split", type=click.IntRange(1, 3), help="official split (HMDB51/UCF101)"),
+        click.option("--model", help="model name (see `motionlens models`)"),
+        click.option("--pretrained", help="weights tag (kinetics400) or a .pth/.pt/.safetensors file"),
+        click.option("--finetune-from", help="freeze every stage before this one, e.g. layer4"),
+        click.option("--clip-len", type=int), click.option("--frame-stride", type=int),
+        click.option("--batch-size", type=int), click.option("--workers", type=int, help="DataLoader workers"),
+        click.option("--optimizer", type=click.Choice(["sgd", "adamw"])), click.option("--lr", type=float),
+        click.option("--epochs", type=int), click.option("--seed", type=int),
+        click.option("--device", help="auto | cpu | cuda | cuda:N"),
+        click.option("--max-steps", type=int, help="cap on steps per epoch (quick checks)"),
+        click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                     help="any config key, e.g. --set optim.label_smoothing=0.1 (repeatable)"),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+@click.command()
+@train_options
+@click.option("--out", help="parent folder of run folders (default runs/)")
+@click.option("--name", help="run folder name")
+@click.option("--resume", type=click.Path(), help="continue a run folder (or checkpoint) where it stopped")
+def train(recipe, overrides, resume, **flags):
+    """Fine-tune or train a model on a dataset.
+
+    Example: motionlens train --data hmdb51:ROOT --split 1 --model r3d_18 --pretrained kinetics400
+    --finetune-from layer4 --epochs 10"""
+    from ..engine.train import fit
+
+    cfg = config_from_flags(recipe, overrides, **flags)
+    if resume is None and not cfg.data.data:
+        raise click.UsageError("--data is required (or a --config recipe that sets data.data)")
+    run_dir = fit(cfg, resume=resume)
+    console.print(f"done: {run_dir}  (evaluate with: motionlens eval {run_dir})")
+
+
+@click.command("eval")
+@click.argument("run_or_checkpoint", type=click.Path())
+@click.option("--data", help="dataset as LAYOUT:ROOT (default: the one the run trained on)")
+@click.option("--annotations", help="split/annotation files, when not under ROOT")
+@click.option("--split", "which", type=click.Choice(["train", "val", "test"]), help="default: test, else val")
+@click.option("--clips", type=click.IntRange(1, 100), default=10, show_default=True, help="uniform clips per video")
+@click.option("--crops", type=click.Choice(["1", "3"]), default="3", show_default=True, help="spatial crops per clip")
+@click.option("--batch-size", type=int, help="videos per batch")
+@click.option("--workers", type=int)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--out", type=click.Path(), help="output folder (default: RUN/eval-SPLIT)")
+def evaluate(run_or_checkpoint, data, annotations, which, clips, crops, batch_size, workers, device, out):
+    """Clip- and video-level accuracy, confusion matrix, predictions.csv and an HTML report."""
+    from pathlib import Path
+
+    from ..engine.evaluate import evaluate_checkpoint
+
+    base = Path(run_or_checkpoint)
+    out = out or str((base if base.is_dir() else base.parent) / f"eval-{which or 'default'}")
+    result = evaluate_checkpoint(run_or_checkpoint, data, out, split=which, num_clips=clips, num_crops=int(crops),
+                                 batch_size=batch_size, num_workers=workers, device=device, annotations=annotations)
+    console.print(f"{result['split']}: {result['num_videos']} videos | video top-1 {result['video_top1']:.1%} "
+                  f"top-5 {result['video_top5']:.1%} | clip top-1 {result['clip_top1']:.1%} | mean class accuracy "
+                  f"{result['mean_class_accuracy']:.1%}")
+    console.print(f"wrote {out}/report.html, predictions.csv, confusion.png, metrics.json")
+
+
+@click.command("lr-find")
+@train_options
+@click.option("--start", default=1e-6, show_default=True, type=float)
+@click.option("--end", default=1.0, show_default=True, type=float)
+@click.option("--steps", default=60, show_default=True, type=click.IntRange(5, 10000))
+@click.option("--out", default="lr_find.png", show_default=True, type=click.Path())
+def lr_find(recipe, overrides, start, end, steps, out, **flags):
+    """Plot loss against an exponentially growing learning rate and suggest a value."""
+    from ..engine.lr_find import lr_find as run
+
+    cfg = config_from_flags(recipe, overrides, **flags)
+    result = run(cfg, start=start, end=end, steps=steps, plot_path=out)
+    suggestion = result["suggestion"]
+    console.print(f"suggested lr: {suggestion:.2e}" if suggestion else "no clear minimum; try a wider range")
+    console.print(f"wrote {out}")
+
+
+COMMANDS = [train, evaluate, lr_find]

@@ -1,0 +1,205 @@
+"""Run configuration: typed dataclasses with commented defaults, then a YAML recipe, then CLI flags.
+
+Unknown keys and wrong types raise ConfigError. The resolved config is saved as
+`run_dir/config.yaml` and stored in every checkpoint, so a run can always be reproduced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    data: str = ""  # dataset spec "layout:root", e.g. "hmdb51:/data/hmdb51" (layouts: folder, hmdb51, ucf101, kinetics, list, hara, auto)
+    annotations: str | None = None  # folder or file with the split/annotation files, when they are not under root
+    split: int = 1  # official split (1-3) for HMDB51 / UCF101
+    val_fraction: float = 0.1  # stratified, seeded share of train held out for validation when the layout has no val split
+    clip_len: int | None = None  # frames per clip; None = the model's default
+    frame_stride: int | None = None  # take every n-th frame; None = the model's default
+    target_fps: float | None = None  # resample every video to this rate first (None = native fps)
+    resize: int | None = None  # short side before cropping; None = the model's default
+    crop_size: int | None = None  # square crop; None = the model's default
+    train_sampler: str = "random"  # random | tsn | uniform
+    eval_clips: int = 5  # clips per video at evaluation (uniform)
+    eval_crops: int = 1  # 1 (centre) or 3 (three crop) per clip at evaluation
+    batch_size: int = 8
+    num_workers: int = 2  # DataLoader worker processes (0 = decode in the main process)
+    frames_fps: float = 25.0  # rate assumed for folders of extracted frames, which store none
+    max_bad_videos: int = 50  # an epoch stops with an error after this many undecodable videos
+    modality: str = "rgb"  # rgb | flow (flow reads `flow_root`, see `motionlens flow`)
+    flow_root: str | None = None  # root of extracted flow, for modality "flow"
+
+
+@dataclass
+class ModelConfig:
+    name: str = "r3d_18"  # see `motionlens models`
+    pretrained: str | None = None  # None, a weights tag such as "kinetics400", or a .pth/.pt/.safetensors path
+    finetune_from: str | None = None  # freeze every stage before this one (e.g. "layer4")
+    freeze: list[str] = field(default_factory=list)  # or name the stages to freeze explicitly
+    freeze_bn: bool = False  # keep BatchNorm statistics and affine parameters fixed (small batches)
+    options: dict[str, Any] = field(default_factory=dict)  # extra builder arguments, e.g. {shortcut_type: A}
+
+
+@dataclass
+class OptimConfig:
+    optimizer: str = "sgd"  # sgd | adamw
+    lr: float = 0.01  # backbone learning rate (for batch_size 8; scale linearly)
+    head_lr: float | None = None  # learning rate of the new head; None = lr
+    momentum: float = 0.9  # SGD only
+    weight_decay: float = 1e-4  # not applied to biases and norm layers
+    scheduler: str = "cosine"  # cosine | step | constant, after warmup
+    warmup_epochs: float = 0.0  # linear warmup from lr/10
+    step_size: int = 10  # epochs between decays, for "step"
+    gamma: float = 0.1  # decay factor, for "step"
+    label_smoothing: float = 0.0
+    grad_accum: int = 1  # optimiser step every n batches (effective batch = n * batch_size)
+    grad_clip: float | None = None  # clip the gradient norm to this value
+    amp: bool = True  # mixed precision on CUDA (ignored on CPU, where bf16 autocast is far slower)
+
+
+@dataclass
+class TrainConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    epochs: int = 10
+    seed: int = 0  # same seed and config on CPU give identical metrics
+    out: str = "runs"  # runs are written to out/name
+    name: str | None = None  # run folder name; None = <model>-<dataset>-<time>
+    save_every: int = 1  # checkpoint every n epochs (best and last are always kept)
+    eval_every: int = 1  # validate every n epochs
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    sync_bn: bool = False  # SyncBatchNorm under torchrun / DDP
+    max_steps: int | None = None  # stop each epoch after this many steps (smoke tests, lr-find)
+
+
+def _check_type(value: Any, hint: Any, key: str) -> Any:
+    """Return `value` converted to `hint` where that is lossless (int -> float), else raise."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in typing.get_args(hint):
+            return None
+        errors = []
+        for arg in typing.get_args(hint):
+            if arg is type(None):
+                continue
+            try:
+                return _check_type(value, arg, key)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(errors[0] if errors else f"{key}: bad value {value!r}")
+    if hint is Any:
+        return value
+    if origin is list:
+        if isinstance(value, tuple):
+            value = list(value)
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        (item,) = typing.get_args(hint) or (Any,)
+        return [_check_type(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        return dict(value)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is bool and not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if hint in (int, float) and isinstance(value, bool):
+        raise ConfigError(f"{key}: expected {hint.__name__}, got {value!r}")
+    if isinstance(hint, type) and not isinstance(value, hint):
+        raise ConfigError(f"{key}: expected {hint.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def merge(cfg: Any, updates: dict[str, Any], prefix: str = "") -> Any:
+    """A copy of dataclass `cfg` with nested `updates` applied; unknown keys and wrong types raise."""
+    hints = typing.get_type_hints(type(cfg))
+    changes = {}
+    for key, value in updates.items():
+        full = f"{prefix}{key}"
+        if key not in hints:
+            known = ", ".join(hints)
+            raise ConfigError(f"unknown config key '{full}' (known here: {known})")
+        current = getattr(cfg, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{full}: expected a mapping of {type(current).__name__} keys")
+            changes[key] = merge(current, value, prefix=f"{full}.")
+        else:
+            changes[key] = _check_type(value, hints[key], full)
+    return dataclasses.replace(cfg, **changes)
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """`optim.lr=0.1` -> {"optim": {"lr": 0.1}}; the value is parsed as YAML."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"override '{text}' is not of the form key=value (e.g. optim.lr=0.01)")
+    try:
+        value = yaml.safe_load(raw) if raw != "" else None
+    except yaml.YAMLError:
+        value = raw
+    nested: dict[str, Any] = {}
+    node = nested
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return nested
+
+
+def deep_update(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = deep_update(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def resolve(cls: type, recipe: str | Path | None = None, *updates: dict) -> Any:
+    """Defaults of `cls`, then the YAML `recipe`, then each update mapping, in that order."""
+    merged: dict = load_yaml(recipe) if recipe else {}
+    for update in updates:
+        merged = deep_update(merged, update)
+    try:
+        return merge(cls(), merged)
+    except ConfigError as err:
+        raise ConfigError(f"{recipe}: {err}" if recipe else str(err)) from None
+
+
+def to_dict(cfg: Any) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(cls: type, data: dict) -> Any:
+    return merge(cls(), data)
+
+
+def save_yaml(cfg: Any, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    return path

@@ -1,0 +1,96 @@
+"""VideoClipDataset = index + sampler + decoder + transform.
+
+Each item is one video: the sampler picks its clips, the decoder reads the union of their frames
+in one pass, and the transform turns each clip into model input. A sample is a dict:
+
+    {"video": float (K, C, T, H, W), "label": int, "video_index": int,
+     "clip_index": int64 (K,), "failures": int}
+
+K = clips x crops (1 in training). An undecodable video is logged once with its path and reason,
+then replaced by another random video, up to `max_retries` times; `failures` counts the
+replacements so the training loop can report them per epoch.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..errors import MotionlensError, VideoError
+from ..video import read_frames
+from .index import VideoIndex, VideoRecord
+from .samplers import ClipSampler, Span
+
+log = logging.getLogger(__name__)
+
+Decoder = Callable[[VideoRecord, list[int]], np.ndarray]  # -> uint8 (T, H, W, C)
+
+
+def rgb_decoder(size: int | tuple[int, int] | None = None) -> Decoder:
+    """Decode RGB frames of a record, resized while decoding when `size` is given."""
+
+    def decode(record: VideoRecord, indices: list[int]) -> np.ndarray:
+        return read_frames(record.path, indices, size=size)
+
+    return decode
+
+
+class VideoClipDataset(Dataset):
+    def __init__(self, index: VideoIndex, sampler: ClipSampler, transform: Callable[[np.ndarray], torch.Tensor],
+                 decoder: Decoder | None = None, max_retries: int = 10, seed: int = 0):
+        if len(index) == 0:
+            raise MotionlensError("the dataset split is empty: no readable videos to load")
+        self.index = index
+        self.sampler = sampler
+        self.transform = transform
+        self.decoder = decoder or rgb_decoder()
+        self.max_retries = max_retries
+        self.seed = seed
+        self._reported: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def _rng(self, i: int) -> np.random.Generator:
+        # Random samplers draw from torch's generator (seeded per worker by DataLoader), so a
+        # fixed seed reproduces an epoch; fixed samplers ignore it.
+        return np.random.default_rng(int(torch.randint(0, 2**31 - 1, ())) if self.sampler.random else self.seed + i)
+
+    def load(self, i: int) -> dict:
+        """Decode and transform video `i` (raises VideoError when it cannot be read)."""
+        record = self.index[i]
+        clips = self.sampler(Span.of(record), self._rng(i))
+        wanted = sorted({f for c in clips for f in c.indices})
+        frames = self.decoder(record, wanted)  # (N, H, W, C) uint8, one decode pass for all clips
+        pos = {f: k for k, f in enumerate(wanted)}
+        tensors = []
+        for clip in clips:
+            x = self.transform(frames[[pos[f] for f in clip.indices]])  # (C, T, H, W) or (crops, C, T, H, W)
+            tensors.append(x if x.ndim == 5 else x.unsqueeze(0))
+        video = torch.cat(tensors)  # (K, C, T, H, W)
+        crops = video.shape[0] // len(clips)
+        clip_index = torch.tensor([c.clip_index for c in clips for _ in range(crops)], dtype=torch.int64)
+        return {"video": video, "label": record.label, "video_index": i, "clip_index": clip_index}
+
+    def __getitem__(self, i: int) -> dict:
+        failures = 0
+        rng = np.random.default_rng(self.seed + i)
+        candidate = i
+        while True:
+            try:
+                sample = self.load(candidate)
+                sample["failures"] = failures
+                return sample
+            except VideoError as err:
+                failures += 1
+                if err.path not in self._reported:
+                    self._reported.add(err.path)
+                    log.warning("skipping undecodable video %s: %s", err.path, err.reason)
+                if failures > self.max_retries:
+                    raise MotionlensError(f"{failures} undecodable videos in a row (last: {err}); "
+                                          "run `motionlens data check` on the dataset") from None
+                candidate = int(rng.integers(len(self.index)))

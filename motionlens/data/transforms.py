@@ -1,0 +1,175 @@
+"""Clip transforms on float `(C, T, H, W)` tensors.
+
+`to_tensor` is the one place where decoder output (uint8 `(T, H, W, C)`) becomes the model
+layout. Resize and crops follow torchvision's video presets (bilinear, no antialias, its size
+and centre-crop rounding), so with the same parameters the results are equal to theirs.
+Randomness comes from torch's global generator, which DataLoader seeds per worker.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def to_tensor(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 `(T, H, W, C)` -> float `(C, T, H, W)` in [0, 1]."""
+    x = torch.as_tensor(frames)
+    if x.ndim != 4:
+        raise ValueError(f"expected (T, H, W, C) frames, got shape {tuple(x.shape)}")
+    return x.permute(3, 0, 1, 2).float().div_(255.0)  # (C, T, H, W)
+
+
+def resized_size(height: int, width: int, size: int | Sequence[int]) -> tuple[int, int]:
+    """torchvision's rule: an int sets the short side and the long side is truncated."""
+    if isinstance(size, int):
+        short, long = (height, width) if height <= width else (width, height)
+        new_short, new_long = size, int(size * long / short)
+        return (new_short, new_long) if height <= width else (new_long, new_short)
+    return int(size[0]), int(size[1])
+
+
+def resize(clip: torch.Tensor, size: int | Sequence[int]) -> torch.Tensor:
+    """Bilinear resize of `(C, T, H, W)`: int = short side, (H, W) = exact."""
+    h, w = resized_size(clip.shape[-2], clip.shape[-1], size)
+    if (h, w) == tuple(clip.shape[-2:]):
+        return clip
+    x = clip.transpose(0, 1)  # (T, C, H, W): frames as a batch
+    x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=False)
+    return x.transpose(0, 1).contiguous()
+
+
+def crop(clip: torch.Tensor, top: int, left: int, height: int, width: int) -> torch.Tensor:
+    return clip[..., top: top + height, left: left + width]
+
+
+def center_crop(clip: torch.Tensor, size: int) -> torch.Tensor:
+    h, w = clip.shape[-2:]
+    if h < size or w < size:
+        clip = resize(clip, size)
+        h, w = clip.shape[-2:]
+    top, left = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
+    return crop(clip, top, left, size, size)
+
+
+def random_crop(clip: torch.Tensor, size: int) -> torch.Tensor:
+    h, w = clip.shape[-2:]
+    if h < size or w < size:
+        clip = resize(clip, size)
+        h, w = clip.shape[-2:]
+    top = int(torch.randint(0, h - size + 1, ()).item())
+    left = int(torch.randint(0, w - size + 1, ()).item())
+    return crop(clip, top, left, size, size)
+
+
+def three_crop(clip: torch.Tensor, size: int) -> torch.Tensor:
+    """Three `size` squares along the long side (start, centre, end), as in SlowFast testing: `(3, C, T, size, size)`."""
+    h, w = clip.shape[-2:]
+    if h < size or w < size:
+        clip = resize(clip, size)
+        h, w = clip.shape[-2:]
+    crops = []
+    for i in range(3):
+        if w >= h:
+            top, left = int(round((h - size) / 2.0)), int(round((w - size) * i / 2.0))
+        else:
+            top, left = int(round((h - size) * i / 2.0)), int(round((w - size) / 2.0))
+        crops.append(crop(clip, top, left, size, size))
+    return torch.stack(crops)
+
+
+def random_resized_crop(clip: torch.Tensor, size: int, scale=(0.25, 1.0), ratio=(3 / 4, 4 / 3)) -> torch.Tensor:
+    """One random area/aspect crop, the same for every frame, resized to `size` x `size`."""
+    h, w = clip.shape[-2:]
+    for _ in range(10):
+        area = h * w * float(torch.empty(()).uniform_(*scale))
+        aspect = math.exp(float(torch.empty(()).uniform_(math.log(ratio[0]), math.log(ratio[1]))))
+        cw, ch = int(round(math.sqrt(area * aspect))), int(round(math.sqrt(area / aspect)))
+        if 0 < cw <= w and 0 < ch <= h:
+            top = int(torch.randint(0, h - ch + 1, ()).item())
+            left = int(torch.randint(0, w - cw + 1, ()).item())
+            return resize(crop(clip, top, left, ch, cw), (size, size))
+    return center_crop(resize(clip, size), size)
+
+
+def hflip(clip: torch.Tensor) -> torch.Tensor:
+    return clip.flip(-1)
+
+
+def normalize(clip: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """Per-channel (x - mean) / std on `(C, T, H, W)` (or a leading crop dim)."""
+    shape = (-1, 1, 1, 1)
+    mean_t = torch.as_tensor(mean, dtype=clip.dtype).view(shape)
+    std_t = torch.as_tensor(std, dtype=clip.dtype).view(shape)
+    return (clip - mean_t) / std_t
+
+
+def color_jitter(clip: torch.Tensor, brightness=0.3, contrast=0.3, saturation=0.3) -> torch.Tensor:
+    """The same random brightness/contrast/saturation change for every frame of a [0, 1] clip."""
+    b = 1 + float(torch.empty(()).uniform_(-brightness, brightness))
+    c = 1 + float(torch.empty(()).uniform_(-contrast, contrast))
+    s = 1 + float(torch.empty(()).uniform_(-saturation, saturation))
+    clip = clip * b
+    mean = clip.mean(dim=(0, 2, 3), keepdim=True)
+    clip = (clip - mean) * c + mean
+    gray = (0.299 * clip[0] + 0.587 * clip[1] + 0.114 * clip[2]).unsqueeze(0) if clip.shape[0] == 3 else clip
+    clip = (clip - gray) * s + gray
+    return clip.clamp_(0, 1)
+
+
+def temporal_subsample(clip: torch.Tensor, num_frames: int) -> torch.Tensor:
+    """`num_frames` evenly spaced frames of `(C, T, H, W)`."""
+    t = clip.shape[1]
+    idx = torch.linspace(0, t - 1, num_frames).round().long()
+    return clip[:, idx]
+
+
+@dataclass
+class ClipTransform:
+    """Decoded frames -> normalised model input.
+
+    train: resize short side, random (or random-resized) crop, flip, optional colour jitter.
+    eval:  resize, centre crop (`num_crops=1`) or three crop (`num_crops=3`).
+    Output: `(C, T, S, S)` for one crop, `(num_crops, C, T, S, S)` for several."""
+
+    resize: int | tuple[int, int]
+    crop_size: int
+    mean: Sequence[float]
+    std: Sequence[float]
+    train: bool = False
+    num_crops: int = 1
+    flip: bool = True
+    jitter: bool = False
+    resized_crop: bool = False
+    flip_negates_channel: int | None = None  # flow x-component changes sign under a flip
+
+    def __call__(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+        clip = to_tensor(frames) if not torch.is_tensor(frames) or frames.dtype == torch.uint8 else frames
+        if self.train:
+            if self.resized_crop:
+                clip = random_resized_crop(resize(clip, self.resize), self.crop_size)
+            else:
+                clip = random_crop(resize(clip, self.resize), self.crop_size)
+            if self.flip and torch.rand(()) < 0.5:
+                clip = hflip(clip)
+                if self.flip_negates_channel is not None:
+                    clip[self.flip_negates_channel] = 1.0 - clip[self.flip_negates_channel]
+            if self.jitter and clip.shape[0] == 3:
+                clip = color_jitter(clip)
+            return normalize(clip, self.mean, self.std)
+        clip = resize(clip, self.resize)
+        if self.num_crops == 3:
+            return normalize(three_crop(clip, self.crop_size), self.mean, self.std)
+        if self.num_crops != 1:
+            raise ValueError(f"num_crops must be 1 or 3, got {self.num_crops}")
+        return normalize(center_crop(clip, self.crop_size), self.mean, self.std)
+
+
+def scaled_stats(mean: Sequence[float], std: Sequence[float], input_scale: float) -> tuple[list[float], list[float]]:
+    """Mean/std for [0, 1] input from stats given on `input_scale` (255 for Hara's 0-255 models)."""
+    return [m / input_scale for m in mean], [s / input_scale for s in std]

@@ -1,0 +1,120 @@
+"""Clip- and video-level evaluation of a trained model, with a confusion matrix, a per-video
+prediction table and an HTML report."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import MotionlensError
+from .metrics import summarize
+
+
+@torch.no_grad()
+def predict_clips(model, loader, device, advance=lambda n=1, **kw: None, amp: bool = False) -> dict:
+    """Softmax scores of every clip x crop: {"probs" (N, K), "labels", "videos", "losses" (N,)}."""
+    from .train import autocast_context
+
+    model.eval()
+    probs, labels, videos, losses = [], [], [], []
+    for batch in loader:
+        b, k = batch["video"].shape[:2]
+        video = batch["video"].to(device, non_blocking=True).flatten(0, 1)  # (B*K, C, T, H, W)
+        with autocast_context(device, amp):
+            logits = model(video).float()
+        target = batch["label"].repeat_interleave(k)
+        p = F.softmax(logits, dim=1).cpu()
+        probs.append(p.numpy())
+        labels.append(target.numpy())
+        videos.append(batch["video_index"].repeat_interleave(k).numpy())
+        losses.append(F.cross_entropy(logits.cpu(), target.clamp(min=0), reduction="none").numpy())
+        advance(1)
+    if not probs:
+        raise MotionlensError("nothing to evaluate: the split is empty")
+    return {"probs": np.concatenate(probs), "labels": np.concatenate(labels),
+            "videos": np.concatenate(videos), "losses": np.concatenate(losses)}
+
+
+def write_predictions(path: Path, records, classes: list[str], metrics: dict, top_k: int = 5) -> Path:
+    """predictions.csv: path, true label, predicted label, top-5 with scores, correct."""
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["path", "true_label", "predicted_label", "score", "top5", "correct"])
+        for vid, scores, label in zip(metrics["video_ids"], metrics["video_scores"], metrics["video_labels"]):
+            order = np.argsort(-scores, kind="stable")[:top_k]
+            top = ";".join(f"{classes[i]}:{scores[i]:.4f}" for i in order)
+            writer.writerow([records[int(vid)].path, classes[label] if label >= 0 else "", classes[order[0]],
+                             f"{scores[order[0]]:.4f}", top, int(order[0] == label)])
+    return path
+
+
+def headline(metrics: dict) -> dict:
+    keys = ("clip_top1", "clip_top5", "video_top1", "video_top5", "mean_class_accuracy", "num_videos", "num_clips")
+    return {k: metrics[k] for k in keys}
+
+
+def evaluate_checkpoint(checkpoint: str | Path, data: str | None, out_dir: str | Path, split: str | None = None,
+                        num_clips: int | None = None, num_crops: int | None = None, batch_size: int | None = None,
+                        num_workers: int | None = None, device: str = "auto", show_progress: bool = True,
+                        annotations: str | None = None) -> dict:
+    """Evaluate a run folder or checkpoint on `data` (default: the data it was trained on) and write
+    metrics.json, predictions.csv, confusion.png and report.html into `out_dir`."""
+    from .. import config as config_mod
+    from ..config import TrainConfig
+    from ..models import create_model
+    from ..progress import progress_bar
+    from ..report.html import write_report
+    from ..report.plots import plot_confusion
+    from .checkpoint import load_checkpoint, resolve_checkpoint
+    from .distributed import DistInfo, pick_device
+    from .pipeline import Pipeline, load_index, make_dataset, make_loader
+
+    ckpt_path = resolve_checkpoint(checkpoint)
+    state = load_checkpoint(ckpt_path)
+    cfg = config_mod.from_dict(TrainConfig, state["config"])
+    updates: dict = {"data": {}}
+    if data:
+        updates["data"]["data"] = data
+        updates["data"]["annotations"] = annotations
+    for key, value in (("batch_size", batch_size), ("num_workers", num_workers)):
+        if value is not None:
+            updates["data"][key] = value
+    cfg = config_mod.merge(cfg, updates)
+    index = load_index(cfg.data, show_progress=show_progress)
+    classes = list(state["classes"])
+    if index.classes != classes:
+        raise MotionlensError(f"the checkpoint has {len(classes)} classes but {cfg.data.data} has "
+                              f"{len(index.classes)}; they must match ({classes[:3]}... vs {index.classes[:3]}...)")
+    split = split or ("test" if any(r.split == "test" for r in index.records) else "val")
+    subset = index.subset(split)
+    if len(subset) == 0:
+        raise MotionlensError(f"split '{split}' of {cfg.data.data} has no videos")
+
+    model = create_model(state["model_name"], num_classes=len(classes), **state.get("model_options", {}))
+    model.load_state_dict(state["model"])
+    dev = pick_device(device, DistInfo())
+    model.to(dev)
+    pipe = Pipeline.from_dict(state["pipeline"])
+    dataset = make_dataset(subset, pipe, train=False, data=cfg.data, num_clips=num_clips, num_crops=num_crops)
+    loader = make_loader(dataset, cfg.data.batch_size, False, cfg.data.num_workers, cfg.seed, 0)
+    with progress_bar(len(loader), f"evaluating {split}", enabled=show_progress, unit="batch") as advance:
+        out = predict_clips(model, loader, dev, advance)
+    metrics = summarize(out["probs"], out["labels"], out["videos"], len(classes))
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = {**headline(metrics), "split": split, "checkpoint": str(ckpt_path),
+              "clips_per_video": dataset.sampler.num_clips if hasattr(dataset.sampler, "num_clips") else 1,
+              "crops_per_clip": num_crops or cfg.data.eval_crops,
+              "per_class_accuracy": dict(zip(classes, metrics["per_class_accuracy"]))}
+    (out_dir / "metrics.json").write_text(json.dumps(result, indent=2))
+    write_predictions(out_dir / "predictions.csv", subset.records, classes, metrics)
+    plot_confusion(metrics["confusion"], classes, out_dir / "confusion.png")
+    run_dir = ckpt_path.parent.parent if ckpt_path.parent.name == "checkpoints" else None
+    write_report(out_dir / "report.html", result, metrics, subset.records, classes, run_dir=run_dir)
+    return result

@@ -1,0 +1,38 @@
+"""Rich progress bars with rate and ETA, shown only where they help (the main process, rank 0)."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+
+console = Console(stderr=True)
+
+
+@contextmanager
+def progress_bar(total: int | None, description: str, enabled: bool = True,
+                 unit: str = "it") -> Iterator[Callable[..., None]]:
+    """Yield `advance(n=1, **fields)`; fields (e.g. loss=0.5) are shown after the bar."""
+    if not enabled:
+        yield lambda n=1, **fields: None
+        return
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("[cyan]{task.fields[rate]}"),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
+        console=console, transient=False, disable=not console.is_terminal and "pytest" in sys.modules,
+    )
+    with progress:
+        task = progress.add_task(description, total=total, info="", rate="")
+
+        def advance(n: int = 1, **fields) -> None:
+            speed = progress.tasks[0].speed
+            rate = f"{speed:.1f} {unit}/s" if speed else ""
+            info = " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in fields.items())
+            progress.update(task, advance=n, rate=rate, info=info)
+
+        yield advance
