@@ -30,6 +30,8 @@ class DataConfig:
     resize: int | None = None  # short side before cropping; None = the model's default
     crop_size: int | None = None  # square crop; None = the model's default
     train_sampler: str = "random"  # random | tsn | uniform
+    hflip: bool = True  # random horizontal flips in training; turn off when classes depend on direction (left vs right)
+    color_jitter: bool = False  # random brightness / contrast / saturation in training
     eval_clips: int = 5  # clips per video at evaluation (uniform)
     eval_crops: int = 1  # 1 (centre) or 3 (three crop) per clip at evaluation
     batch_size: int = 8

@@ -16,7 +16,7 @@ console = Console(stderr=True)
 @contextmanager
 def progress_bar(total: int | None, description: str, enabled: bool = True,
                  unit: str = "it") -> Iterator[Callable[..., None]]:
-    """Yield `advance(n=1, **fields)`; fields (e.g. loss=0.5) are shown after the bar."""
+    """Yield `advance(n=1, total=None, **fields)`; fields (e.g. loss=0.5) are shown after the bar."""
     if not enabled:
         yield lambda n=1, **fields: None
         return
@@ -29,10 +29,10 @@ def progress_bar(total: int | None, description: str, enabled: bool = True,
     with progress:
         task = progress.add_task(description, total=total, info="", rate="")
 
-        def advance(n: int = 1, **fields) -> None:
+        def advance(n: int = 1, total: int | None = None, **fields) -> None:
             speed = progress.tasks[0].speed
             rate = f"{speed:.1f} {unit}/s" if speed else ""
             info = " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in fields.items())
-            progress.update(task, advance=n, rate=rate, info=info)
+            progress.update(task, advance=n, rate=rate, info=info, **({"total": total} if total else {}))
 
         yield advance

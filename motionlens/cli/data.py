@@ -24,7 +24,7 @@ def index_with_progress(root: str, layout: str | None, split: int, annotations: 
         seen = {"n": 0}
 
         def report(done: int, total: int) -> None:
-            advance(done - seen["n"])
+            advance(done - seen["n"], total=total)
             seen["n"] = done
 
         return build_index(root, layout=layout, split=split, annotations=annotations, cache=cache, progress=report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
@@ -68,7 +69,8 @@ def train(recipe, overrides, resume, **flags):
     if resume is None and not cfg.data.data:
         raise click.UsageError("--data is required (or a --config recipe that sets data.data)")
     run_dir = fit(cfg, resume=resume)
-    console.print(f"done: {run_dir}  (evaluate with: motionlens eval {run_dir})")
+    if int(os.environ.get("RANK", "0")) == 0:
+        console.print(f"done: {run_dir}  (evaluate with: motionlens eval {run_dir})")
 
 
 @click.command("eval")

@@ -311,9 +311,9 @@ def parse_data_spec(data: str | os.PathLike, layout: str | None = None) -> tuple
     if sep and head in LAYOUTS and not (len(head) == 1 and tail.startswith("\\")):
         if layout and layout != head:
             raise MotionlensError(f"--layout {layout} contradicts the data spec '{text}'")
-        return head, Path(tail).expanduser()
+        return head, Path(tail).expanduser().absolute()
     layout = layout or "auto"
     if layout not in LAYOUTS:
         raise MotionlensError(f"unknown layout '{layout}'; expected one of {', '.join(LAYOUTS)}")
-    return layout, Path(text).expanduser()
+    return layout, Path(text).expanduser().absolute()
 

@@ -69,7 +69,7 @@ def load_index(data: DataConfig, show_progress: bool = True) -> VideoIndex:
         state = {"done": 0}
 
         def report(done: int, total: int) -> None:
-            advance(done - state["done"])
+            advance(done - state["done"], total=total)
             state["done"] = done
 
         index = build_index(data.data, split=data.split, annotations=data.annotations,
@@ -90,7 +90,8 @@ def make_dataset(index: VideoIndex, pipe: Pipeline, train: bool, data: DataConfi
     stats = dict(mean=pipe.mean, std=pipe.std)
     if train:
         sampler = make_sampler(data.train_sampler, pipe.clip_len, pipe.frame_stride, pipe.target_fps, train=True)
-        transform = ClipTransform(pipe.resize, pipe.crop_size, train=True, **stats)
+        transform = ClipTransform(pipe.resize, pipe.crop_size, train=True, flip=data.hflip, jitter=data.color_jitter,
+                                  flip_negates_channel=0 if pipe.modality == "flow" else None, **stats)
     else:
         name = "tsn" if data.train_sampler == "tsn" else "uniform"
         extra = {} if name == "tsn" else {"num_clips": num_clips or data.eval_clips}
@@ -122,5 +123,11 @@ def make_loader(dataset, batch_size: int, train: bool, num_workers: int, seed: i
     return DataLoader(
         dataset, batch_size=batch_size, shuffle=train and sampler is None, sampler=sampler,
         num_workers=num_workers, generator=generator, worker_init_fn=_worker_init if num_workers else None,
-        drop_last=False, persistent_workers=False, pin_memory=torch.cuda.is_available(),
+        drop_last=train_drops_last(len(sampler) if sampler is not None else len(dataset), batch_size, train),
+        persistent_workers=False, pin_memory=torch.cuda.is_available(),
     )
+
+
+def train_drops_last(num_items: int, batch_size: int, train: bool) -> bool:
+    """Training drops a last partial batch (a batch of one breaks BatchNorm) unless that is all there is."""
+    return train and num_items >= batch_size

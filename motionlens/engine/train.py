@@ -23,7 +23,7 @@ from . import distributed
 from .checkpoint import load_checkpoint, resolve_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .evaluate import predict_clips
 from .metrics import summarize
-from .pipeline import Pipeline, load_index, make_dataset, make_loader, resolve_pipeline
+from .pipeline import load_index, make_dataset, make_loader, resolve_pipeline, train_drops_last
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,8 @@ def fit(cfg: TrainConfig, resume: str | Path | None = None, show_progress: bool 
     train_ds = make_dataset(train_index, pipe, train=True, data=cfg.data, seed=cfg.seed)
     val_ds = make_dataset(val_index, pipe, train=False, data=cfg.data, seed=cfg.seed) if len(val_index) else None
     per_rank = math.ceil(len(train_ds) / dist.world_size)
-    steps = math.ceil(per_rank / cfg.data.batch_size)
+    steps = (per_rank // cfg.data.batch_size if train_drops_last(per_rank, cfg.data.batch_size, True)
+             else math.ceil(per_rank / cfg.data.batch_size))
     if cfg.max_steps:
         steps = min(steps, cfg.max_steps)
     optimizer = build_optimizer(model, cfg.optim)

@@ -12,6 +12,10 @@ import numpy as np
 
 from ..errors import VideoError
 
+# A process forked while OpenCV's thread pool holds its locks deadlocks in the child (seen here
+# with DataLoader workers and process pools). Parallelism comes from worker processes instead.
+cv2.setNumThreads(1)
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 _NUMBER = re.compile(r"(\d+)(?=\.[A-Za-z]+$)")
 

@@ -53,6 +53,9 @@ def open_video(path: str | os.PathLike) -> Iterator[tuple[av.container.InputCont
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except av.error.InvalidDataError:
+        kind = sniff_container(path)
+        if kind:
+            raise VideoError(path, f"truncated or corrupt {kind} file (its header is there, the rest is unreadable)") from None
         raise VideoError(path, "not a video file (no known container format)") from None
     except (av.error.FFmpegError, OSError) as err:
         raise VideoError(path, f"cannot open: {_ffmpeg_reason(err)}") from None
@@ -62,6 +65,19 @@ def open_video(path: str | os.PathLike) -> Iterator[tuple[av.container.InputCont
         yield container, container.streams.video[0]
     finally:
         container.close()
+
+
+def sniff_container(path: Path) -> str | None:
+    """The container a file's first bytes announce (MP4/MOV, AVI, Matroska/WebM), or None."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide"):
+        return "MP4/MOV"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "AVI"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "Matroska/WebM"
+    return None
 
 
 def _ffmpeg_reason(err: Exception) -> str:

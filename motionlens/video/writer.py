@@ -50,14 +50,16 @@ class VideoWriter:
     """Write uint8 RGB frames `(H, W, 3)` to a video file at `fps`.
 
     Size comes from the first frame. Odd sizes are padded by one edge pixel, since 4:2:0 chroma
-    needs even dimensions. `gop` is the keyframe interval (short GOPs make seeking cheap)."""
+    needs even dimensions. `gop` is the keyframe interval (short GOPs make seeking cheap).
+    `deterministic=True` makes the same frames give the same bytes: libx264's threads and its
+    macroblock-tree rate control otherwise change the decoded pixels from run to run."""
 
     def __init__(self, path: str | os.PathLike, fps: float, codec: str | None = None,
-                 gop: int = 25, crf: int | None = 23, bit_rate: int | None = None):
+                 gop: int = 25, crf: int | None = 23, bit_rate: int | None = None, deterministic: bool = False):
         self.path = Path(path)
         self.fps = fps
         self.codec, self.tag = pick_codec(self.path, codec)
-        self.gop, self.crf, self.bit_rate = gop, crf, bit_rate
+        self.gop, self.crf, self.bit_rate, self.deterministic = gop, crf, bit_rate, deterministic
         self.frames_written = 0
         self._container = None
         self._stream = None
@@ -82,6 +84,10 @@ class VideoWriter:
             stream.codec_context.qmin, stream.codec_context.qmax = 2, 6
         elif self.codec.startswith("libvpx"):
             options = {"crf": "30", "b": "0", "deadline": "realtime", "cpu-used": "8"}
+        if self.deterministic:
+            stream.codec_context.thread_count = 1
+            if self.codec == "libx264":
+                options["x264-params"] = "no-mbtree=1"
         stream.options = options
         self._stream = stream
 

@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from motionlens.data.transforms import (ClipTransform, center_crop, normalize, resize, resized_size, three_crop,
+                                        to_tensor)
+
+
+def test_to_tensor_layout_and_range():
+    frames = np.zeros((4, 6, 8, 3), dtype=np.uint8)
+    frames[2, 1, 3] = (255, 0, 51)
+    x = to_tensor(frames)
+    assert x.shape == (3, 4, 6, 8) and x.dtype == torch.float32
+    assert x[:, 2, 1, 3].tolist() == pytest.approx([1.0, 0.0, 0.2])
+
+
+def test_resize_rule_matches_torchvision():
+    # torchvision: an int sets the short side, the long side is int(size * long / short)
+    assert resized_size(240, 320, 128) == (128, 170)
+    assert resized_size(320, 240, 128) == (170, 128)
+    assert resized_size(240, 320, (128, 171)) == (128, 171)
+
+
+def test_video_preset_equivalence():
+    """torchvision's VideoClassification preset, written out: per-frame bilinear resize (no antialias),
+    centre crop with round((h - c) / 2), normalise, then (T, C, H, W) -> (C, T, H, W)."""
+    torch.manual_seed(0)
+    vid = torch.rand(5, 3, 90, 120)  # (T, C, H, W) as torchvision takes it
+    mean, std = [0.43216, 0.394666, 0.37645], [0.22803, 0.22145, 0.216989]
+    ref = F.interpolate(vid, size=(128, 171), mode="bilinear", align_corners=False, antialias=False)
+    top, left = int(round((128 - 112) / 2.0)), int(round((171 - 112) / 2.0))
+    ref = ref[..., top:top + 112, left:left + 112]
+    ref = (ref - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    ref = ref.permute(1, 0, 2, 3)
+    ours = ClipTransform(resize=(128, 171), crop_size=112, mean=mean, std=std)(vid.permute(1, 0, 2, 3))
+    torch.testing.assert_close(ours, ref)
+
+
+def test_center_and_three_crop_positions():
+    clip = torch.arange(10 * 16, dtype=torch.float32).view(1, 1, 10, 16).expand(3, 2, 10, 16)
+    c = center_crop(clip, 8)
+    assert c.shape == (3, 2, 8, 8) and c[0, 0, 0, 0].item() == 1 * 16 + 4
+    crops = three_crop(clip, 8)
+    assert crops.shape == (3, 3, 2, 8, 8)
+    assert [crops[i, 0, 0, 0, 0].item() for i in range(3)] == [16 + 0, 16 + 4, 16 + 8]
+
+
+def test_train_transform_shapes_and_flip_of_flow():
+    torch.manual_seed(0)
+    frames = np.full((4, 20, 30, 2), 64, dtype=np.uint8)  # flow-x stored as 64/255
+    t = ClipTransform(resize=16, crop_size=12, mean=(0.0, 0.0), std=(1.0, 1.0), train=True,
+                      flip_negates_channel=0)
+    seen = set()
+    for _ in range(20):
+        x = t(frames)
+        assert x.shape == (2, 4, 12, 12)
+        seen.add(round(float(x[0].mean()), 3))
+    assert seen == {round(64 / 255, 3), round(1 - 64 / 255, 3)}  # flipped clips negate flow-x
+
+
+def test_normalize_and_resize_identity():
+    clip = torch.rand(3, 2, 8, 8)
+    assert resize(clip, 8) is clip
+    out = normalize(clip, [0.5] * 3, [0.25] * 3)
+    torch.testing.assert_close(out, (clip - 0.5) / 0.25)

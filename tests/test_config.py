@@ -1,0 +1,44 @@
+import pytest
+
+from motionlens.config import TrainConfig, parse_override, resolve, save_yaml, from_dict, to_dict
+from motionlens.errors import ConfigError
+
+
+def test_layers_defaults_recipe_overrides(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("epochs: 3\noptim:\n  lr: 0.05\nmodel:\n  name: c3d\n")
+    cfg = resolve(TrainConfig, recipe, parse_override("optim.lr=0.001"), parse_override("data.data=folder:/x"))
+    assert (cfg.epochs, cfg.optim.lr, cfg.model.name, cfg.data.data) == (3, 0.001, "c3d", "folder:/x")
+    assert cfg.optim.momentum == 0.9  # untouched default
+
+
+def test_unknown_key_is_an_error(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("optim:\n  learning_rate: 0.1\n")
+    with pytest.raises(ConfigError, match="unknown config key 'optim.learning_rate'"):
+        resolve(TrainConfig, recipe)
+
+
+def test_wrong_type_is_an_error():
+    with pytest.raises(ConfigError, match="epochs: expected int"):
+        resolve(TrainConfig, None, parse_override("epochs=many"))
+    with pytest.raises(ConfigError, match="optim.amp: expected true or false"):
+        resolve(TrainConfig, None, parse_override("optim.amp=3"))
+
+
+def test_round_trip_through_yaml(tmp_path):
+    import yaml
+
+    cfg = resolve(TrainConfig, None, parse_override("model.freeze=[stem, layer1]"))
+    path = save_yaml(cfg, tmp_path / "config.yaml")
+    assert from_dict(TrainConfig, yaml.safe_load(path.read_text())) == cfg
+    assert to_dict(cfg)["model"]["freeze"] == ["stem", "layer1"]
+
+
+def test_every_recipe_in_configs_is_valid():
+    from pathlib import Path
+
+    recipes = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
+    assert len(recipes) >= 5
+    for recipe in recipes:
+        resolve(TrainConfig, recipe)
