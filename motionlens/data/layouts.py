@@ -163,7 +163,7 @@ def parse_ucf101(root: Path, split: int = 1, annotations=None) -> Parsed:
     return Parsed("ucf101", entries, classes, report)
 
 
-def _split_from_name(name: str) -> str | None:
+def split_from_name(name: str) -> str | None:
     """"train" / "val" / "test" from a name such as `validate`, `trainlist01`, `kinetics_test.csv`."""
     name = name.lower()
     for key, split in (("train", "train"), ("val", "val"), ("test", "test")):
@@ -196,7 +196,7 @@ def parse_kinetics(root: Path, split: int = 1, annotations=None) -> Parsed:
                 used.add(path)
                 if label:
                     labels.add(label)
-                entries.append(Entry(path, label, _split_from_name(row.get("split") or csv_path.stem) or "train", video_id=stem))
+                entries.append(Entry(path, label, split_from_name(row.get("split") or csv_path.stem) or "train", video_id=stem))
     classes = sorted(labels)
     report.unlisted = sorted(_rel(p, root) for p in disk.paths if p not in used)
     return Parsed("kinetics", entries, classes, report)
@@ -215,12 +215,12 @@ def parse_list(root: Path, split: int = 1, annotations=None) -> Parsed:
     if base.is_file():
         lists = [base]
     else:
-        lists = sorted(p for p in base.glob("*.txt") if _split_from_name(p.stem))
+        lists = sorted(p for p in base.glob("*.txt") if split_from_name(p.stem))
     if not lists:
         raise MotionlensError(f"{base}: no list files (train.txt / val.txt / test.txt with 'path label' lines)")
     entries, report, labels = [], SplitReport(), {}
     for list_file in lists:
-        split_name = _split_from_name(list_file.stem) or "train"
+        split_name = split_from_name(list_file.stem) or "train"
         for line in _read_lines(list_file):
             parts = line.rsplit(maxsplit=1)
             if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
@@ -259,7 +259,7 @@ def detect_layout(root: Path) -> str:
         return "hmdb51"
     if any(_is_kinetics_csv(p) for p in root.glob("*.csv")):
         return "kinetics"
-    if any(_split_from_name(p.stem) for p in root.glob("*.txt")):
+    if any(split_from_name(p.stem) for p in root.glob("*.txt")):
         return "list"
     return "folder"
 
