@@ -1,3 +1,200 @@
-"""CLI commands: infer."""
+"""CLI commands: `motionlens predict`, `motionlens watch`, `motionlens export`."""
 
-COMMANDS = []
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import MotionlensError
+from ..progress import console
+
+
+def model_options(fn):
+    options = [
+        click.option("--pretrained", help="weights for a model name: a tag (kinetics400) or a .pth/.safetensors file"),
+        click.option("--clip-len", type=click.IntRange(1), help="frames per clip (default: the model's or run's)"),
+        click.option("--fps", "target_fps", type=click.FloatRange(min=0, min_open=True),
+                     help="resample clips to this frame rate first"),
+        click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N"),
+        click.option("--eager", is_flag=True, help="run the model as is, not traced and frozen (slower on CPU)"),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _warn_untrained(model: str, pretrained: str | None) -> None:
+    from ..models import get_weights, list_models
+
+    if not pretrained and model in list_models():
+        tags = ", ".join(get_weights(model)) or "none"
+        console.print(f"[yellow]{model} has random weights: pass --pretrained (tags: {tags}) or a file, "
+                      f"or a run folder trained with `motionlens train`")
+
+
+def _unique_stem(video: str, used: set[str]) -> str:
+    stem = Path(str(video).rstrip("/")).stem or "video"
+    name, n = stem, 2
+    while name in used:
+        name, n = f"{stem}-{n}", n + 1
+    used.add(name)
+    return name
+
+
+def _output_video_path(output_video: str, stem: str, several: bool) -> Path:
+    from ..video import VIDEO_EXTENSIONS
+
+    path = Path(output_video)
+    if not several and path.suffix.lower() in VIDEO_EXTENSIONS:
+        return path
+    return path / f"{stem}.mp4"
+
+
+@click.command()
+@click.argument("model_or_run")
+@click.argument("videos", nargs=-1, required=True)
+@model_options
+@click.option("--stride", type=click.IntRange(1), help="source frames between windows (default: half a window)")
+@click.option("--top-k", default=5, show_default=True, type=click.IntRange(1))
+@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1), help="windows per forward pass")
+@click.option("--out", default="predictions", show_default=True, type=click.Path(), help="folder for the JSON files")
+@click.option("--format", "fmt", type=click.Choice(["motionlens", "hara"]), default="motionlens", show_default=True,
+              help="hara: the JSON of Hara's video-classification-3d-cnn-pytorch --mode score")
+@click.option("--output-video", type=click.Path(), help="draw predictions on the video: a file (one input) or a folder")
+@click.option("--smooth", default=1, show_default=True, type=click.IntRange(1), help="moving average over N windows")
+@click.option("--threshold", type=click.FloatRange(0, 1), help="add events: stretches of a class scoring at least this")
+@click.option("--off-threshold", type=click.FloatRange(0, 1),
+              help="hysteresis: an event ends below this (default: --threshold)")
+def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eager, stride, top_k, batch_size, out,
+            fmt, output_video, smooth, threshold, off_threshold):
+    """Recognise actions along whole videos of any length with sliding windows.
+
+    MODEL_OR_RUN is a run folder or checkpoint from `motionlens train`, or a model name with
+    --pretrained. Writes OUT/<video>.json per video (segments tiling the video, video-level label,
+    top-k); a video that cannot be read is reported and the others still run.
+
+    Example: motionlens predict x3d_xs --pretrained kinetics400 match.mp4 --output-video match_pred.mp4"""
+    from ..engine.infer import load_predictor, score_video, to_hara, to_result
+    from ..progress import progress_bar
+    from ..video import VideoError, probe
+
+    if off_threshold is not None and threshold is None:
+        raise click.UsageError("--off-threshold needs --threshold")
+    _warn_untrained(model_or_run, pretrained)
+    predictor = load_predictor(model_or_run, pretrained=pretrained, device=device, clip_len=clip_len,
+                               target_fps=target_fps, fast=not eager)
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    failed = []
+    for video in videos:
+        stem = _unique_stem(video, used)
+        try:
+            total = probe(video).num_frames
+            with progress_bar(total, Path(video).name, unit="frames") as advance:
+                scores = score_video(predictor, video, stride=stride, batch_size=batch_size,
+                                     keep_logits=fmt == "hara", progress=advance)
+            result = to_result(scores, predictor.classes, top_k, smooth, threshold, off_threshold)
+            data = [to_hara(scores, predictor.classes)] if fmt == "hara" else result
+            json_path = out_dir / f"{stem}.json"
+            json_path.write_text(json.dumps(data, indent=1))
+            line = (f"{video}: {result['label']} ({result['score']:.2f}) | {len(result['segments'])} segments | "
+                    f"{scores.frames / scores.fps / max(scores.seconds, 1e-9):.1f}x real time | {json_path}")
+            if threshold is not None:
+                line += f" | {len(result['events'])} events"
+            if output_video:
+                from ..video.annotate import annotate_video
+
+                path = annotate_video(video, _output_video_path(output_video, stem, len(videos) > 1),
+                                      result["segments"], fps=scores.fps, num_frames=scores.frames)
+                line += f" | {path}"
+            console.print(line, highlight=False, soft_wrap=True)
+        except VideoError as err:
+            failed.append(str(video))
+            click.secho(f"error: {err}", fg="red", err=True)
+    if failed:
+        raise MotionlensError(f"{len(failed)} of {len(videos)} videos failed: {', '.join(failed)}")
+
+
+@click.command()
+@click.argument("source")
+@click.argument("model_or_run")
+@model_options
+@click.option("--alert", "alerts", multiple=True, metavar="LABEL:THRESHOLD[:DURATION]",
+              help="fire when LABEL scores >= THRESHOLD for DURATION, e.g. fight:0.8:2s (repeatable)")
+@click.option("--events", "events_file", type=click.Path(), help="write events (JSON lines) here, not to stdout")
+@click.option("--webhook", help="POST each alert as JSON to this URL (failures are reported, not fatal)")
+@click.option("--realtime/--no-realtime", default=None, help="play a file at its frame rate (default: on for files)")
+@click.option("--stride", type=click.IntRange(1), help="frames between windows (default: half a window)")
+@click.option("--smooth", default=1, show_default=True, type=click.IntRange(1), help="mean over the last N windows")
+@click.option("--max-retries", default=5, show_default=True, type=click.IntRange(0),
+              help="reconnection attempts in a row before giving up")
+@click.option("--retry-delay", default=1.0, show_default=True, type=click.FloatRange(0),
+              help="first reconnection delay in seconds (doubles each attempt)")
+@click.option("--report-every", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="seconds between real-time factor reports")
+@click.option("--emit-windows", is_flag=True, help="also emit every window's top label as an event")
+def watch(source, model_or_run, pretrained, clip_len, target_fps, device, eager, alerts, events_file, webhook,
+          realtime, stride, smooth, max_retries, retry_delay, report_every, emit_windows):
+    """Watch a file, an RTSP/HTTP stream or a webcam (index) and raise alerts as they happen.
+
+    Events are JSON lines: "alert" (a rule fired), "alert_end" (its score fell back), "status"
+    (every --report-every seconds) and "summary". Never falls behind without bound: when inference
+    is slower than the source, stale frames are dropped and counted.
+
+    Example: motionlens watch rtsp://cam/stream runs/fights --alert fight:0.8:2s --webhook http://hooks/alert"""
+    from ..engine.infer import load_predictor
+    from ..engine.watch import AlertRule, EventSink, format_status
+    from ..engine.watch import watch as run_watch
+
+    rules = [AlertRule.parse(text) for text in alerts]
+    _warn_untrained(model_or_run, pretrained)
+    predictor = load_predictor(model_or_run, pretrained=pretrained, device=device, clip_len=clip_len,
+                               target_fps=target_fps, fast=not eager)
+    stream = open(events_file, "w", encoding="utf-8") if events_file else sys.stdout
+    sink = EventSink(stream, webhook, warn=lambda message: console.print(f"[yellow]{message}"))
+
+    def on_status(status: dict) -> None:
+        prefix = "done" if status["event"] == "summary" else "watching"
+        console.print(f"{prefix}: {format_status(status)}", highlight=False)
+
+    def on_retry(attempt: int, delay: float, reason: str) -> None:
+        sink({"event": "reconnect", "attempt": attempt, "delay_sec": delay, "reason": reason})
+        console.print(f"[yellow]{source}: {reason}; reconnecting in {delay:g} s (attempt {attempt}/{max_retries})")
+
+    try:
+        run_watch(source, predictor, rules, on_event=sink, hop=stride, realtime=realtime, smooth=smooth,
+                  max_retries=max_retries, retry_delay=retry_delay, report_every=report_every,
+                  emit_windows=emit_windows, on_status=on_status, on_retry=on_retry)
+    finally:
+        sink.close()
+        if events_file:
+            stream.close()
+
+
+@click.command()
+@click.argument("model_or_run")
+@click.option("--onnx", "onnx_path", required=True, type=click.Path(), help="output .onnx file")
+@click.option("--opset", default=17, show_default=True, type=click.IntRange(7))
+@click.option("--pretrained", help="weights for a model name: a tag (kinetics400) or a file")
+@click.option("--clip-len", type=click.IntRange(1), help="frames per clip (default: the model's or run's)")
+@click.option("--no-check", is_flag=True, help="skip comparing the ONNX output with PyTorch")
+def export(model_or_run, onnx_path, opset, pretrained, clip_len, no_check):
+    """Export a model or trained run to ONNX (dynamic batch) and check it against PyTorch.
+
+    The check uses onnxruntime (pip install 'motionlens[onnx]'). Class names and the input
+    pipeline are written beside the file as <name>.json."""
+    from ..engine.export import export_onnx
+
+    result = export_onnx(model_or_run, onnx_path, opset=opset, pretrained=pretrained, clip_len=clip_len,
+                         check=not no_check)
+    console.print(f"wrote {result['path']} (input video {tuple(result['input_shape'])}, dynamic batch) and "
+                  f"{Path(result['path']).with_suffix('.json')}", highlight=False)
+    if result["message"]:
+        console.print(result["message"], highlight=False)
+
+
+COMMANDS = [predict, watch, export]

@@ -1,0 +1,375 @@
+"""Live inference on a stream: rolling windows, alert rules, reconnection, bounded lag.
+
+`StreamWatcher` is the core: it consumes `Frame(index, time, image)`s and a clock, scores a
+window every `hop` frames and feeds the scores to the alert rules. Everything that waits or
+reads the time goes through `clock` and `sleep`, so tests drive it with fake frames and a fake
+clock and nothing sleeps. `reconnecting_frames` wraps a source that may drop out; `watch` wires
+both to a real source and a Predictor for `motionlens watch`.
+
+Timeline: a window's scores are stamped with the time of its last frame (the moment they could
+be known live). A rule `label:threshold:duration` fires once when the label's score has stayed
+at or above the threshold from one window to a window `duration` seconds later, and is re-armed
+only when the score falls below the threshold again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import queue
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import IO, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from ..errors import MotionlensError, VideoError
+from ..video.decode import Frame
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ms|s|m)?\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from "2s", "2", "500ms" or "1.5m"."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise MotionlensError(f"bad duration {text!r}: use seconds such as 2s, 500ms or 1.5m")
+    value, unit = float(match.group(1)), match.group(2) or "s"
+    return value * {"ms": 0.001, "s": 1.0, "m": 60.0}[unit]
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """Fire when `label`'s score stays >= `threshold` for `min_duration` seconds."""
+
+    label: str
+    threshold: float
+    min_duration: float = 0.0
+
+    @classmethod
+    def parse(cls, text: str) -> "AlertRule":
+        """`LABEL:THRESHOLD[:DURATION]`, e.g. `fight:0.8:2s`; the label may itself contain colons."""
+        parts = text.rsplit(":", 2)
+        if len(parts) == 3 and not _DURATION.match(parts[2]):
+            parts = [f"{parts[0]}:{parts[1]}", parts[2]]
+        try:
+            if len(parts) == 3:
+                rule = cls(parts[0], float(parts[1]), parse_duration(parts[2]))
+            elif len(parts) == 2:
+                rule = cls(parts[0], float(parts[1]))
+            else:
+                raise ValueError
+        except (ValueError, MotionlensError):
+            raise MotionlensError(f"bad alert rule {text!r}: use LABEL:THRESHOLD[:DURATION], "
+                                  f"e.g. fight:0.8:2s") from None
+        if not rule.label or not 0.0 <= rule.threshold <= 1.0:
+            raise MotionlensError(f"bad alert rule {text!r}: the label must be non-empty and the threshold in [0, 1]")
+        return rule
+
+    def __str__(self) -> str:
+        return f"{self.label}:{self.threshold:g}:{self.min_duration:g}s"
+
+
+class AlertTracker:
+    """Applies alert rules to a stream of `(time, scores)`; returns alert events as they happen.
+
+    Per rule: `alert` when the score has been >= threshold for the rule's duration (once), then
+    `alert_end` when it falls below; only then can the rule fire again."""
+
+    def __init__(self, rules: Sequence[AlertRule], classes: Sequence[str]):
+        import difflib
+
+        self.rules = list(rules)
+        self.index = []
+        for rule in self.rules:
+            if rule.label not in classes:
+                close = difflib.get_close_matches(rule.label, list(classes), n=3, cutoff=0.5)
+                hint = (f"did you mean {', '.join(close)}?" if close
+                        else f"the model's classes start {', '.join(list(classes)[:5])}")
+                raise MotionlensError(f"alert rule {rule}: the model has no class {rule.label!r}; {hint}")
+            self.index.append(list(classes).index(rule.label))
+        self.since: list[float | None] = [None] * len(self.rules)  # time the score went >= threshold
+        self.fired = [False] * len(self.rules)
+        self.peak = [0.0] * len(self.rules)
+
+    def update(self, time_sec: float, scores: np.ndarray) -> list[dict]:
+        out = []
+        for i, (rule, k) in enumerate(zip(self.rules, self.index)):
+            score = float(scores[k])
+            if score >= rule.threshold:
+                if self.since[i] is None:
+                    self.since[i], self.peak[i] = time_sec, score
+                self.peak[i] = max(self.peak[i], score)
+                if not self.fired[i] and time_sec - self.since[i] >= rule.min_duration - 1e-9:
+                    self.fired[i] = True
+                    out.append({"event": "alert", "rule": str(rule), "label": rule.label, "score": round(score, 6),
+                                "start_sec": round(self.since[i], 6), "time_sec": round(time_sec, 6)})
+            elif self.since[i] is not None:
+                if self.fired[i]:
+                    out.append({"event": "alert_end", "rule": str(rule), "label": rule.label,
+                                "start_sec": round(self.since[i], 6), "end_sec": round(time_sec, 6),
+                                "peak_score": round(self.peak[i], 6)})
+                self.since[i], self.fired[i] = None, False
+        return out
+
+
+class StreamWatcher:
+    """Rolling-window inference over a stream of Frames.
+
+    score: uint8 `(T, H, W, C)` window -> `(K,)` softmax scores.
+    hop: frames between windows. `rel`: frame offsets of a clip within its window.
+    pace: sleep so frames are consumed no faster than their timestamps (a file played live).
+    drop: when more than `max_lag` seconds behind the source (wall clock vs frame time; default
+      one window's worth, at least 1 s so one slow window is not a reason), skip frames until
+      caught up, so lag never grows without bound; skipped frames are counted.
+    smooth: causal mean over the last `smooth` windows' scores.
+    on_event: receives every event dict (alerts, windows when `emit_windows`, status)."""
+
+    def __init__(self, score: Callable[[np.ndarray], np.ndarray], classes: Sequence[str], rel: Sequence[int],
+                 hop: int, rules: Sequence[AlertRule] = (), on_event: Callable[[dict], None] = lambda e: None,
+                 clock: Clock = time.monotonic, sleep: Sleep = time.sleep, pace: bool = False, drop: bool = True,
+                 fps: float = 25.0, smooth: int = 1, report_every: float = 10.0, emit_windows: bool = False,
+                 on_status: Callable[[dict], None] | None = None, max_lag: float | None = None):
+        self.score, self.classes = score, list(classes)
+        self.rel = np.asarray(rel, dtype=np.int64)
+        self.need = int(self.rel[-1]) + 1  # frames a window spans
+        self.hop = max(1, int(hop))
+        self.tracker = AlertTracker(rules, classes)
+        self.on_event, self.on_status = on_event, on_status
+        self.clock, self.sleep = clock, sleep
+        self.pace, self.drop, self.fps = pace, drop, fps
+        self.max_lag = max_lag if max_lag is not None else max(self.need / fps, 1.0)
+        self.smooth = deque(maxlen=max(1, smooth))
+        self.report_every, self.emit_windows = report_every, emit_windows
+        self.buffer: deque[Frame] = deque(maxlen=self.need)
+        self.frames = self.dropped = self.windows = 0
+        self.slept = self.infer_sec = 0.0
+        self.alerts: list[dict] = []
+        self.start_wall: float | None = None
+        self.start_time = self.last_time = 0.0
+
+    def run(self, frames: Iterable[Frame]) -> dict:
+        """Consume `frames` to the end; returns the summary (also sent as a "summary" event)."""
+        since_window = self.hop  # the first full window is scored at once
+        next_report = None
+        for frame in frames:
+            now = self.clock()
+            t = frame.time if math.isfinite(frame.time) else frame.index / self.fps  # no timestamps: by number
+            if self.start_wall is None:
+                self.start_wall, self.start_time = now, t
+                next_report = now + self.report_every
+            # Times from here on count from the first frame (an RTSP clock can start anywhere).
+            frame = Frame(frame.index, t - self.start_time, frame.image)
+            if self.pace and frame.time > now - self.start_wall:
+                self.sleep(frame.time - (now - self.start_wall))
+                self.slept += self.clock() - now  # as slept: an oversleep is not work
+                now = self.clock()
+            if self.drop and (now - self.start_wall) - frame.time > self.max_lag:
+                self.dropped += 1  # stale: a newer window's worth is already due
+                self.buffer.clear()
+                continue
+            if self.buffer and frame.time - self.buffer[-1].time > 2.5 / self.fps:
+                self.buffer.clear()  # a gap (reconnection, dropped frames): windows must be contiguous
+            self.buffer.append(frame)
+            self.frames += 1
+            self.last_time = frame.time
+            since_window += 1
+            if len(self.buffer) == self.need and since_window >= self.hop:
+                since_window = 0
+                self._score_window()
+            if now >= next_report:
+                next_report = now + self.report_every
+                self._status("status")
+        return self._status("summary")
+
+    def _score_window(self) -> None:
+        clip = np.stack([self.buffer[i].image for i in self.rel])  # (T, H, W, C)
+        begin = self.clock()
+        scores = np.asarray(self.score(clip), dtype=np.float64)
+        self.infer_sec += self.clock() - begin
+        self.windows += 1
+        self.smooth.append(scores)
+        scores = np.mean(self.smooth, axis=0)
+        end_time = self.buffer[-1].time
+        if self.emit_windows:
+            best = int(np.argmax(scores))
+            self.on_event({"event": "window", "start_sec": round(self.buffer[0].time, 6),
+                           "end_sec": round(end_time, 6), "label": self.classes[best],
+                           "score": round(float(scores[best]), 6)})
+        for event in self.tracker.update(end_time, scores):
+            event["wall_time"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            if event["event"] == "alert":
+                self.alerts.append(event)
+            self.on_event(event)
+
+    def _status(self, kind: str) -> dict:
+        wall = (self.clock() - self.start_wall) if self.start_wall is not None else 0.0
+        stream = self.last_time + (1.0 / self.fps if self.frames else 0.0)
+        busy = max(wall - self.slept, 1e-9)
+        status = {"event": kind, "stream_sec": round(stream, 3), "wall_sec": round(wall, 3),
+                  "rtf": round(stream / busy, 3), "inference_sec": round(self.infer_sec, 3), "frames": self.frames,
+                  "dropped_frames": self.dropped, "windows": self.windows, "alerts": len(self.alerts)}
+        self.on_event(status)
+        if self.on_status is not None:
+            self.on_status(status)
+        return status
+
+
+def reconnecting_frames(open_frames: Callable[[], Iterable[Frame]], max_retries: int = 5, retry_delay: float = 1.0,
+                        live: bool = True, max_delay: float = 30.0, sleep: Sleep = time.sleep,
+                        clock: Clock = time.monotonic,
+                        on_retry: Callable[[int, float, str], None] | None = None) -> Iterator[Frame]:
+    """Frames from `open_frames()`, reopened with exponential backoff when the source drops out.
+
+    A drop-out is a VideoError while reading, or, for a live source, the stream ending. After a
+    reconnection, frame numbers continue and times resume where they stopped plus the outage,
+    so the timeline keeps running. `max_retries` consecutive failed attempts (no frame between
+    them) end it with a VideoError. A file (`live=False`) is not reopened: its end is the end,
+    and its errors are raised."""
+    last: Frame | None = None
+    failures, failed_at = 0, 0.0
+    while True:
+        index_offset = time_offset = None
+        try:
+            for frame in open_frames():
+                if index_offset is None:
+                    if last is None:
+                        index_offset, time_offset = 0, 0.0
+                    else:
+                        outage = max(clock() - failed_at, 1e-3)
+                        index_offset = last.index + 1 - frame.index
+                        time_offset = last.time + outage - frame.time
+                failures = 0
+                last = Frame(frame.index + index_offset, frame.time + time_offset, frame.image)
+                yield last
+            if not live:
+                return
+            reason = "the stream ended"
+        except VideoError as err:
+            if not live:
+                raise
+            reason = err.reason
+        failed_at = clock() if failures == 0 else failed_at  # the outage began at the first failure
+        failures += 1
+        if failures > max_retries:
+            raise VideoError(getattr(open_frames, "source", "stream"),
+                             f"gave up after {max_retries} reconnection attempts ({reason})")
+        delay = min(retry_delay * 2 ** (failures - 1), max_delay)
+        if on_retry is not None:
+            on_retry(failures, delay, reason)
+        sleep(delay)
+
+
+class EventSink:
+    """Writes events as JSON lines to a stream and POSTs alerts to a webhook.
+
+    Webhook posts run on a background thread with a timeout, so a slow or dead endpoint never
+    stalls inference; failures are reported through `warn` and otherwise ignored."""
+
+    def __init__(self, stream: IO[str], webhook: str | None = None, timeout: float = 5.0,
+                 warn: Callable[[str], None] = lambda message: None):
+        self.stream, self.webhook, self.timeout, self.warn = stream, webhook, timeout, warn
+        self.posted = self.failed = 0
+        self._queue: queue.Queue[dict | None] = queue.Queue()
+        self._thread = None
+        if webhook:
+            self._thread = threading.Thread(target=self._post_loop, name="webhook", daemon=True)
+            self._thread.start()
+
+    def __call__(self, event: dict) -> None:
+        self.stream.write(json.dumps(event) + "\n")
+        self.stream.flush()
+        if self._thread is not None and event.get("event") in ("alert", "alert_end"):
+            self._queue.put(event)
+
+    def _post_loop(self) -> None:
+        while (event := self._queue.get()) is not None:
+            request = urllib.request.Request(self.webhook, data=json.dumps(event).encode("utf-8"), method="POST",
+                                             headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    response.read()
+                self.posted += 1
+            except (urllib.error.URLError, OSError, ValueError) as err:
+                self.failed += 1
+                self.warn(f"webhook {self.webhook} failed ({getattr(err, 'reason', None) or err}); continuing")
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=self.timeout + 1.0)
+
+
+def is_live(source: str | int) -> bool:
+    """Webcam indices and URLs are live; anything else is a file."""
+    text = str(source)
+    return isinstance(source, int) or text.isdigit() or "://" in text
+
+
+def source_fps(source: str | int, default: float = 25.0) -> float:
+    """The source's frame rate from its headers (a live source's guess), else `default`."""
+    from ..video import open_source, probe
+
+    if not is_live(source):
+        return probe(source).fps
+    container = open_source(source)
+    try:
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        return float(rate) if rate else default
+    finally:
+        container.close()
+
+
+def watch(source: str | int, predictor, rules: Sequence[AlertRule] = (), on_event: Callable[[dict], None] = print,
+          hop: int | None = None, realtime: bool | None = None, smooth: int = 1, max_retries: int = 5,
+          retry_delay: float = 1.0, report_every: float = 10.0, emit_windows: bool = False,
+          on_status: Callable[[dict], None] | None = None,
+          on_retry: Callable[[int, float, str], None] | None = None) -> dict:
+    """Watch `source` (file, URL or webcam index) with a Predictor; returns the summary.
+
+    `hop`: frames between windows (default: half a window). `realtime`: play a file at its
+    frame rate (default on for files; live sources are paced by nature)."""
+    from ..video import iter_frames
+
+    live = is_live(source)
+    fps = source_fps(source)
+    pipe = predictor.pipeline
+    step = pipe.frame_stride * (fps / pipe.target_fps if pipe.target_fps else 1.0)
+    rel = np.floor(np.arange(pipe.clip_len) * step + 1e-6).astype(np.int64)
+    pace = (not live) if realtime is None else (realtime and not live)
+
+    def open_frames() -> Iterator[Frame]:
+        return iter_frames(source, size=pipe.resize)
+
+    open_frames.source = str(source)
+    predictor.warmup()
+    frames = reconnecting_frames(open_frames, max_retries=max_retries, retry_delay=retry_delay, live=live,
+                                 on_retry=on_retry)
+    watcher = StreamWatcher(lambda clip: predictor([clip])[0], predictor.classes, rel,
+                            hop or max(1, (int(rel[-1]) + 1) // 2), rules, on_event, pace=pace, drop=pace or live,
+                            fps=fps, smooth=smooth, report_every=report_every, emit_windows=emit_windows,
+                            on_status=on_status)
+    try:
+        return watcher.run(frames)
+    except VideoError:
+        watcher._status("summary")
+        raise
+
+
+def format_status(status: dict) -> str:
+    """One human line for a status or summary event."""
+    text = (f"{status['stream_sec']:.1f} s of stream in {status['wall_sec']:.1f} s | processing "
+            f"{status['rtf']:.2f}x real time | {status['windows']} windows | {status['alerts']} alerts")
+    if status["dropped_frames"]:
+        text += f" | dropped {status['dropped_frames']} frames (inference slower than the source)"
+    return text

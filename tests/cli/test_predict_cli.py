@@ -1,0 +1,73 @@
+"""`motionlens predict` through the real console script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from motionlens.engine.checkpoint import save_checkpoint
+from motionlens.engine.pipeline import Pipeline
+from motionlens.labels import kinetics400_classes
+from motionlens.models import create_model
+from motionlens.video import count_frames, write_video
+
+CLI = str(Path(sys.executable).parent / "motionlens")
+
+
+def run(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=180)
+
+
+def noise_video(path: Path, num_frames: int, seed: int = 0) -> Path:
+    frames = np.random.default_rng(seed).integers(0, 255, (num_frames, 48, 64, 3), dtype=np.uint8)
+    return write_video(path, frames, 25.0)
+
+
+def test_a_corrupt_video_fails_alone_with_one_line(tmp_path):
+    model = create_model("cnn3d_small", num_classes=3)
+    pipe = Pipeline(clip_len=8, frame_stride=1, target_fps=None, resize=64, crop_size=64,
+                    mean=(0.45, 0.45, 0.45), std=(0.225, 0.225, 0.225))
+    save_checkpoint({"model": model.state_dict(), "config": {}, "classes": ["jump", "run", "sit"],
+                     "pipeline": pipe.to_dict(), "model_name": "cnn3d_small", "model_options": {}},
+                    tmp_path / "run" / "checkpoints" / "best.pt")
+    good = noise_video(tmp_path / "good.mp4", 40)
+    other = noise_video(tmp_path / "other.mp4", 30, seed=1)
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(good.read_bytes()[:3000])  # a header and no more
+    out = tmp_path / "preds"
+    proc = run("predict", tmp_path / "run", good, corrupt, tmp_path / "missing.mp4", other, "--out", out,
+               "--output-video", tmp_path / "annotated", "--smooth", "3", "--threshold", "0.5")
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert any("corrupt.mp4" in line for line in errors)
+    assert any("missing.mp4" in line and "not found" in line for line in errors)
+    assert errors[-1].startswith("error: 2 of 4 videos failed")  # the summary line
+    assert "Traceback" not in proc.stderr
+    for name, frames in (("good", 40), ("other", 30)):  # the readable videos were still processed
+        result = json.loads((out / f"{name}.json").read_text())
+        assert result["frames"] == frames and result["label"] in ("jump", "run", "sit")
+        assert result["segments"][-1]["end_frame"] == frames and "events" in result
+        assert count_frames(tmp_path / "annotated" / f"{name}.mp4") == frames
+    assert not (out / "corrupt.json").exists()
+
+
+def test_kinetics_weights_print_kinetics_names_in_hara_format(tmp_path):
+    weights = tmp_path / "x3d_xs_kinetics.pth"
+    torch.save(create_model("x3d_xs").state_dict(), weights)  # 400 outputs: the Kinetics head
+    video = noise_video(tmp_path / "clip.mp4", 40)
+    proc = run("predict", "x3d_xs", video, "--pretrained", weights, "--out", tmp_path / "out", "--format", "hara",
+               "--stride", "37", "--eager")
+    assert proc.returncode == 0, proc.stderr
+    printed = proc.stdout + proc.stderr
+    names = kinetics400_classes()
+    assert any(f": {name} (" in printed for name in names)  # "clip.mp4: <kinetics class> (0.xx)"
+    hara = json.loads((tmp_path / "out" / "clip.json").read_text())
+    assert isinstance(hara, list) and hara[0]["video"] == "clip.mp4"
+    clips = hara[0]["clips"]
+    assert [c["segment"] for c in clips] == [[1, 37], [4, 40]]  # 4 frames every 12; the last aligned to the end
+    assert all(c["label"] in names and len(c["scores"]) == 400 for c in clips)
