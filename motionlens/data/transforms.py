@@ -129,6 +129,14 @@ def temporal_subsample(clip: torch.Tensor, num_frames: int) -> torch.Tensor:
     return clip[:, idx]
 
 
+def append_frame_differences(clip: torch.Tensor) -> torch.Tensor:
+    """TSN's RGB-difference modality: `(..., C, T, H, W)` -> `(..., 2C, T, H, W)`, the frames followed
+    by the difference of each frame from the one before it (zero for the first frame)."""
+    diff = torch.zeros_like(clip)
+    diff[..., 1:, :, :] = clip[..., 1:, :, :] - clip[..., :-1, :, :]
+    return torch.cat([clip, diff], dim=-4)
+
+
 @dataclass
 class ClipTransform:
     """Decoded frames -> normalised model input.
@@ -147,8 +155,13 @@ class ClipTransform:
     jitter: bool = False
     resized_crop: bool = False
     flip_negates_channel: int | None = None  # flow x-component changes sign under a flip
+    frame_differences: bool = False  # append RGB differences (modality "rgb_diff")
 
     def __call__(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+        clip = self._transform(frames)
+        return append_frame_differences(clip) if self.frame_differences else clip
+
+    def _transform(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
         clip = to_tensor(frames) if not torch.is_tensor(frames) or frames.dtype == torch.uint8 else frames
         if self.train:
             if self.resized_crop:

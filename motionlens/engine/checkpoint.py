@@ -68,3 +68,15 @@ def resolve_checkpoint(run_or_checkpoint: str | os.PathLike, which: str = "best"
     if not path.exists():
         raise MotionlensError(f"run folder or checkpoint not found: {path}")
     return path
+
+
+def restore_model(state: dict[str, Any]) -> torch.nn.Module:
+    """The trained model of a checkpoint written by `motionlens train`."""
+    from ..models import create_model
+
+    missing = [k for k in ("classes", "pipeline", "model_name") if k not in state]
+    if missing:
+        raise MotionlensError(f"not a checkpoint written by `motionlens train` (no {', '.join(missing)})")
+    model = create_model(state["model_name"], num_classes=len(state["classes"]), **state.get("model_options", {}))
+    model.load_state_dict(state["model"])
+    return model

@@ -66,11 +66,10 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None, out_dir: str |
     metrics.json, predictions.csv, confusion.png and report.html into `out_dir`."""
     from .. import config as config_mod
     from ..config import TrainConfig
-    from ..models import create_model
     from ..progress import progress_bar
     from ..report.html import write_report
     from ..report.plots import plot_confusion
-    from .checkpoint import load_checkpoint, resolve_checkpoint
+    from .checkpoint import load_checkpoint, resolve_checkpoint, restore_model
     from .distributed import DistInfo, pick_device
     from .pipeline import Pipeline, load_index, make_dataset, make_loader
 
@@ -95,8 +94,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None, out_dir: str |
     if len(subset) == 0:
         raise MotionlensError(f"split '{split}' of {cfg.data.data} has no videos")
 
-    model = create_model(state["model_name"], num_classes=len(classes), **state.get("model_options", {}))
-    model.load_state_dict(state["model"])
+    model = restore_model(state)
     dev = pick_device(device, DistInfo())
     model.to(dev)
     pipe = Pipeline.from_dict(state["pipeline"])

@@ -34,11 +34,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..data.transforms import ClipTransform, scaled_stats
+from ..data.transforms import scaled_stats
 from ..errors import MotionlensError
 from .events import events as find_events
 from .events import smooth_scores
-from .pipeline import Pipeline
+from .pipeline import Pipeline, eval_transform
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +125,7 @@ class Predictor:
 
     def __post_init__(self) -> None:
         self.model = self.model.eval().to(self.device)
-        p = self.pipeline
-        self.transform = ClipTransform(p.resize, p.crop_size, p.mean, p.std, train=False, num_crops=1)
+        self.transform = eval_transform(self.pipeline)
 
     @property
     def num_classes(self) -> int:
@@ -229,19 +228,15 @@ def _is_checkpoint(model: str | os.PathLike) -> bool:
 
 
 def _from_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, Pipeline, list[str]]:
-    from ..models import create_model
-    from .checkpoint import load_checkpoint, resolve_checkpoint
+    from .checkpoint import load_checkpoint, resolve_checkpoint, restore_model
 
     ckpt = resolve_checkpoint(path)
     state = load_checkpoint(ckpt)
-    missing = [k for k in ("classes", "pipeline", "model_name") if k not in state]
-    if missing:
-        raise MotionlensError(f"{ckpt}: not written by `motionlens train` (no {', '.join(missing)}); "
-                              f"for a plain state_dict pass a model name and --pretrained {ckpt}")
-    classes = list(state["classes"])
-    net = create_model(state["model_name"], num_classes=len(classes), **state.get("model_options", {}))
-    net.load_state_dict(state["model"])
-    return net, Pipeline.from_dict(state["pipeline"]), classes
+    try:
+        net = restore_model(state)
+    except MotionlensError as err:
+        raise MotionlensError(f"{ckpt}: {err}; for a plain state_dict pass a model name and --pretrained {ckpt}") from None
+    return net, Pipeline.from_dict(state["pipeline"]), list(state["classes"])
 
 
 def _num_outputs(model: nn.Module) -> int | None:

@@ -85,18 +85,31 @@ def load_index(data: DataConfig, show_progress: bool = True) -> VideoIndex:
     return index
 
 
+MODALITY_CHANNELS = {"rgb": 3, "rgb_diff": 6, "flow": 2}  # model input channels per modality
+
+
+def eval_transform(pipe: Pipeline, num_crops: int = 1) -> ClipTransform:
+    """Resize, centre (or three) crop, normalise: what evaluation and inference apply."""
+    return ClipTransform(pipe.resize, pipe.crop_size, pipe.mean, pipe.std, train=False, num_crops=num_crops,
+                         frame_differences=pipe.modality == "rgb_diff")
+
+
+def train_transform(pipe: Pipeline, data: DataConfig) -> ClipTransform:
+    return ClipTransform(pipe.resize, pipe.crop_size, pipe.mean, pipe.std, train=True, flip=data.hflip,
+                         jitter=data.color_jitter, flip_negates_channel=0 if pipe.modality == "flow" else None,
+                         frame_differences=pipe.modality == "rgb_diff")
+
+
 def make_dataset(index: VideoIndex, pipe: Pipeline, train: bool, data: DataConfig, seed: int = 0,
                  num_clips: int | None = None, num_crops: int | None = None) -> VideoClipDataset:
-    stats = dict(mean=pipe.mean, std=pipe.std)
     if train:
         sampler = make_sampler(data.train_sampler, pipe.clip_len, pipe.frame_stride, pipe.target_fps, train=True)
-        transform = ClipTransform(pipe.resize, pipe.crop_size, train=True, flip=data.hflip, jitter=data.color_jitter,
-                                  flip_negates_channel=0 if pipe.modality == "flow" else None, **stats)
+        transform = train_transform(pipe, data)
     else:
         name = "tsn" if data.train_sampler == "tsn" else "uniform"
         extra = {} if name == "tsn" else {"num_clips": num_clips or data.eval_clips}
         sampler = make_sampler(name, pipe.clip_len, pipe.frame_stride, pipe.target_fps, **extra)
-        transform = ClipTransform(pipe.resize, pipe.crop_size, train=False, num_crops=num_crops or data.eval_crops, **stats)
+        transform = eval_transform(pipe, num_crops or data.eval_crops)
     # Resizing while decoding keeps decoded clips small; the transform's resize is then a no-op.
     return VideoClipDataset(index, sampler, transform, decoder=rgb_decoder(pipe.resize), seed=seed)
 

@@ -23,7 +23,7 @@ from . import distributed
 from .checkpoint import load_checkpoint, resolve_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .evaluate import predict_clips
 from .metrics import summarize
-from .pipeline import load_index, make_dataset, make_loader, resolve_pipeline, train_drops_last
+from .pipeline import MODALITY_CHANNELS, load_index, make_dataset, make_loader, resolve_pipeline, train_drops_last
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +32,27 @@ METRIC_FIELDS = ["epoch", "train_loss", "train_acc", "val_loss", "val_clip_top1"
 
 
 def build_model(cfg: TrainConfig, num_classes: int) -> nn.Module:
-    from ..models import create_model, freeze
+    from ..models import create_model, freeze, get_model_cfg
 
-    model = create_model(cfg.model.name, num_classes=num_classes, pretrained=cfg.model.pretrained, **cfg.model.options)
+    options = dict(cfg.model.options)
+    channels = MODALITY_CHANNELS.get(cfg.data.modality)
+    if channels is None:
+        raise ConfigError(f"data.modality must be one of {', '.join(MODALITY_CHANNELS)}, got '{cfg.data.modality}'")
+    if "in_chans" not in options and get_model_cfg(cfg.model.name).in_chans != channels:
+        options["in_chans"] = channels
+    model = create_model(cfg.model.name, num_classes=num_classes, pretrained=cfg.model.pretrained, **options)
     if cfg.model.finetune_from or cfg.model.freeze or cfg.model.freeze_bn:
         freeze(model, finetune_from=cfg.model.finetune_from, freeze=cfg.model.freeze or None,
                freeze_bn=cfg.model.freeze_bn)
     return model
+
+
+def model_options(model: nn.Module, cfg: TrainConfig) -> dict:
+    """Builder arguments that recreate `model` (the config's, plus the input channels it was built with)."""
+    options = dict(cfg.model.options)
+    if getattr(model, "in_chans", 3) != 3:
+        options["in_chans"] = model.in_chans
+    return options
 
 
 def build_optimizer(model: nn.Module, optim: OptimConfig) -> torch.optim.Optimizer:
@@ -213,7 +227,7 @@ def fit(cfg: TrainConfig, resume: str | Path | None = None, show_progress: bool 
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "epoch": epoch + 1,
                 "config": config_mod.to_dict(cfg), "classes": index.classes, "pipeline": pipe.to_dict(),
-                "model_name": cfg.model.name, "model_options": dict(cfg.model.options),
+                "model_name": cfg.model.name, "model_options": model_options(model, cfg),
                 "history": history, "best_metric": best, "rng": rng_state(),
             }
             save_checkpoint(ckpt, run_dir / "checkpoints" / "last.pt")

@@ -1,0 +1,75 @@
+"""CLI commands: models (`motionlens models` lists the model zoo)."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import MotionlensError
+
+
+def model_summary(name: str) -> dict:
+    """Parameters, GMACs at the default input, input size and weights tags of one model.
+
+    The model is built on the ``meta`` device: shapes only, no memory and no arithmetic, so
+    counting every model takes well under a second each.
+    """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ..models import create_model, get_weights
+
+    with torch.device("meta"):
+        model = create_model(name).eval()
+        x = torch.empty(1, *model.cfg.input_size)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(x)
+    return {
+        "name": name,
+        "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
+        # FlopCounterMode counts a multiply-add as 2 FLOPs; papers' "FLOPs" are multiply-adds.
+        "gmacs": counter.get_total_flops() / 2 / 1e9,
+        "input": model.cfg.input_size,
+        "weights": list(get_weights(name)),
+    }
+
+
+@click.command("models")
+@click.option(
+    "--name",
+    "pattern",
+    default=None,
+    help="Only models whose name contains this text (or matches a glob like 'r*_18').",
+)
+def models_command(pattern: str | None) -> None:
+    """List the model zoo: parameters, compute at the default input, input size and pretrained weights."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..models import list_models
+
+    names = list_models()
+    if pattern:
+        names = list_models(pattern) if any(c in pattern for c in "*?[") else [n for n in names if pattern in n]
+        if not names:
+            raise MotionlensError(f"no model matches {pattern!r}; models: {', '.join(list_models())}")
+    table = Table(
+        title="motionlens models", caption="GMACs: multiply-adds (1 MAC = 2 FLOPs) for one clip at the default input"
+    )
+    table.add_column("name", style="bold")
+    table.add_column("params (M)", justify="right")
+    table.add_column("GMACs", justify="right")
+    table.add_column("input C×T×H×W", justify="right")
+    table.add_column("weights")
+    for name in names:
+        row = model_summary(name)
+        table.add_row(
+            row["name"],
+            f"{row['params_m']:.2f}",
+            f"{row['gmacs']:.2f}",
+            "×".join(map(str, row["input"])),
+            ", ".join(row["weights"]) or "-",
+        )
+    Console().print(table)
+
+
+COMMANDS = [models_command]

@@ -1,0 +1,58 @@
+"""Faster CPU inference paths for a model: channels-last 3D memory format, or frozen TorchScript.
+
+Which one wins depends on the model and the machine; ``benchmarks/models.py`` measures them.
+bf16 autocast is deliberately absent: on CPUs without AMX it is hundreds of times slower.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from typing import Callable
+
+import torch
+import torch.nn as nn
+
+from ..errors import MotionlensError
+
+METHODS = ("eager", "channels_last", "torchscript")
+
+
+class _ChannelsLast(nn.Module):
+    """Runs a channels-last copy of a model and feeds it channels-last clips."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x.contiguous(memory_format=torch.channels_last_3d))
+
+
+def optimize_for_inference(
+    model: nn.Module, example: torch.Tensor, method: str = "torchscript"
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """An eval-mode callable computing ``model(x)`` for clips shaped like ``example`` ``(B, C, T, H, W)``.
+
+    ``"eager"``: the model in eval mode. ``"channels_last"``: a copy in ``channels_last_3d``
+    (5-D weights only; 2-D encoders keep their layout). ``"torchscript"``: traced on ``example``,
+    frozen (BatchNorm folded into convolutions) and optimised; it only accepts that input shape
+    reliably. The original model is left untouched except for ``eval()``.
+    """
+    if method not in METHODS:
+        raise MotionlensError(f"unknown inference method {method!r}: use one of {', '.join(METHODS)}")
+    model.eval()
+    if method == "eager":
+        return model
+    if method == "channels_last":
+        fast = copy.deepcopy(model)
+        for param in list(fast.parameters()) + list(fast.buffers()):
+            if param.dim() == 5:
+                param.data = param.data.contiguous(memory_format=torch.channels_last_3d)
+        return _ChannelsLast(fast).eval()
+    with torch.no_grad(), warnings.catch_warnings():
+        # TorchScript is deprecated in favour of torch.compile, which needs a C++ toolchain and
+        # minutes of compilation per model; tracing still works and folds BatchNorm.
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.\w+.* is deprecated")
+        traced = torch.jit.trace(model, example, check_trace=False)
+        return torch.jit.optimize_for_inference(torch.jit.freeze(traced.eval()))

@@ -1,0 +1,108 @@
+"""The model registry: `register_model`, `create_model`, `list_models`, `get_model_cfg`.
+
+A builder is a plain function ``name(num_classes=..., **kwargs) -> nn.Module`` decorated with
+``@register_model``. Its module may define ``default_cfgs = {name: {tag: ModelCfg}}`` *before*
+the builder; tag ``""`` is the architecture default, other tags are downloadable weights.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import functools
+import sys
+from pathlib import Path
+from typing import Callable
+
+import torch.nn as nn
+
+from ..errors import MotionlensError
+from .cfg import ModelCfg, for_model
+
+_builders: dict[str, Callable[..., nn.Module]] = {}
+_cfgs: dict[str, dict[str, ModelCfg]] = {}
+
+
+def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    """Register a builder under its function name; the built model gets its ``cfg`` attached."""
+    name = fn.__name__
+    if name in _builders:
+        raise ValueError(f"model {name!r} is already registered (by {_builders[name].__module__})")
+    tables = getattr(sys.modules.get(fn.__module__), "default_cfgs", {})
+    _cfgs[name] = dict(tables.get(name, {})) or {"": ModelCfg(name=name)}
+
+    @functools.wraps(fn)
+    def build(*args, **kwargs) -> nn.Module:
+        model = fn(*args, **kwargs)
+        cfg = get_model_cfg(name)
+        model.cfg = for_model(
+            cfg, getattr(model, "num_classes", cfg.num_classes), getattr(model, "in_chans", cfg.in_chans)
+        )
+        return model
+
+    _builders[name] = build
+    return build
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Registered model names matching a shell-style ``pattern``, sorted."""
+    return sorted(n for n in _builders if fnmatch.fnmatch(n, pattern))
+
+
+def get_weights(name: str) -> dict[str, ModelCfg]:
+    """``{tag: ModelCfg}`` of the downloadable weights of model ``name`` (may be empty)."""
+    return {tag: cfg for tag, cfg in _table(name).items() if tag}
+
+
+def get_model_cfg(name: str) -> ModelCfg:
+    """The default cfg of ``name``: that of its first weights if it has any, else the architecture's."""
+    table = _table(name)
+    tagged = [cfg for tag, cfg in table.items() if tag]
+    return tagged[0] if tagged else table[""]
+
+
+def create_model(
+    name: str,
+    num_classes: int | None = None,
+    pretrained: str | Path | bool | None = None,
+    **kwargs,
+) -> nn.Module:
+    """Build model ``name``, optionally loading weights, and return it in train mode.
+
+    ``pretrained`` is ``None``, a weights tag of the model (``"kinetics400"``; ``True`` means the
+    default tag), or a path to a ``.pth``/``.pt``/``.safetensors`` file. A file's own class count
+    is kept unless ``num_classes`` asks for another; then the weights are loaded and the
+    classifier is reset to ``num_classes`` outputs.
+    """
+    from .weights import head_num_classes, load_weights, resolve_weights
+
+    builder = _builders.get(name)
+    if builder is None:
+        raise MotionlensError(_unknown_name_message(name))
+    if pretrained is None or pretrained is False:
+        return builder(num_classes=num_classes or get_model_cfg(name).num_classes, **kwargs)
+
+    cfg, state_dict = resolve_weights(name, pretrained)
+    model = builder(num_classes=cfg.num_classes, **kwargs)
+    # A fine-tuned file (say 2 classes) keeps its trained head: size the head to the file first.
+    file_classes = head_num_classes(model, state_dict) or cfg.num_classes
+    if file_classes != model.num_classes:
+        model.reset_classifier(file_classes)
+    load_weights(model, state_dict, strict=True)
+    model.cfg = for_model(cfg, file_classes, getattr(model, "in_chans", cfg.in_chans))
+    if num_classes is not None and num_classes != file_classes:
+        model.reset_classifier(num_classes)
+        model.cfg = for_model(model.cfg, num_classes, model.cfg.in_chans)
+    return model
+
+
+def _table(name: str) -> dict[str, ModelCfg]:
+    if name not in _cfgs:
+        raise MotionlensError(_unknown_name_message(name))
+    return _cfgs[name]
+
+
+def _unknown_name_message(name: str) -> str:
+    close = difflib.get_close_matches(name, list(_builders), n=5, cutoff=0.4)
+    hint = f"did you mean {', '.join(close)}?" if close else f"known models: {', '.join(list_models())}"
+    return f"unknown model {name!r}: {hint}"

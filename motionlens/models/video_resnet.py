@@ -1,0 +1,227 @@
+"""R3D-18, MC3-18 and R(2+1)D-18 (Tran et al. 2018, "A Closer Look at Spatiotemporal Convolutions").
+
+Module tree and state_dict keys are those of torchvision's ``models/video/resnet.py``, so
+torchvision's Kinetics-400 files load with ``strict=True``. One ``BasicBlock`` serves all three
+networks; what differs is the conv builder each stage gets and the stem.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn as nn
+
+from .base import VideoClassifier
+from .cfg import ModelCfg, kinetics400_names, weights_cfg
+from .registry import register_model
+
+_TV = "https://download.pytorch.org/models"
+# torchvision's eval transform: resize to 128x171, centre crop 112, 16 consecutive frames.
+default_cfgs = {
+    name: {
+        "kinetics400": weights_cfg(ModelCfg(name=name, label_names=kinetics400_names()), "kinetics400", f"{_TV}/{file}")
+    }
+    for name, file in (
+        ("r3d_18", "r3d_18-b3b3357e.pth"),
+        ("mc3_18", "mc3_18-a90a0ba3.pth"),
+        ("r2plus1d_18", "r2plus1d_18-91a641e6.pth"),
+    )
+}
+
+
+class Conv3DSimple(nn.Conv3d):
+    """Full 3x3x3 convolution (R3D)."""
+
+    def __init__(
+        self, in_planes: int, out_planes: int, midplanes: int | None = None, stride: int = 1, padding: int = 1
+    ):
+        super().__init__(in_planes, out_planes, kernel_size=(3, 3, 3), stride=stride, padding=padding, bias=False)
+
+    @staticmethod
+    def get_downsample_stride(stride: int) -> tuple[int, int, int]:
+        return stride, stride, stride
+
+
+class Conv3DNoTemporal(nn.Conv3d):
+    """1x3x3 convolution: a 2D conv per frame (MC3's upper stages)."""
+
+    def __init__(
+        self, in_planes: int, out_planes: int, midplanes: int | None = None, stride: int = 1, padding: int = 1
+    ):
+        super().__init__(
+            in_planes,
+            out_planes,
+            kernel_size=(1, 3, 3),
+            stride=(1, stride, stride),
+            padding=(0, padding, padding),
+            bias=False,
+        )
+
+    @staticmethod
+    def get_downsample_stride(stride: int) -> tuple[int, int, int]:
+        return 1, stride, stride
+
+
+class Conv2Plus1D(nn.Sequential):
+    """1x3x3 spatial conv -> BN -> ReLU -> 3x1x1 temporal conv (R(2+1)D); keys ``0``, ``1``, ``3``."""
+
+    def __init__(self, in_planes: int, out_planes: int, midplanes: int, stride: int = 1, padding: int = 1):
+        super().__init__(
+            nn.Conv3d(
+                in_planes,
+                midplanes,
+                kernel_size=(1, 3, 3),
+                stride=(1, stride, stride),
+                padding=(0, padding, padding),
+                bias=False,
+            ),
+            nn.BatchNorm3d(midplanes),
+            nn.ReLU(inplace=True),
+            nn.Conv3d(
+                midplanes, out_planes, kernel_size=(3, 1, 1), stride=(stride, 1, 1), padding=(padding, 0, 0), bias=False
+            ),
+        )
+
+    @staticmethod
+    def get_downsample_stride(stride: int) -> tuple[int, int, int]:
+        return stride, stride, stride
+
+
+ConvBuilder = Callable[..., nn.Module]
+
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        conv_builder: ConvBuilder,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+    ):
+        super().__init__()
+        # (2+1)D midplanes keep the parameter count of the full 3x3x3 conv it replaces.
+        midplanes = (inplanes * planes * 3 * 3 * 3) // (inplanes * 3 * 3 + 3 * planes)
+        self.conv1 = nn.Sequential(
+            conv_builder(inplanes, planes, midplanes, stride), nn.BatchNorm3d(planes), nn.ReLU(inplace=True)
+        )
+        self.conv2 = nn.Sequential(conv_builder(planes, planes, midplanes), nn.BatchNorm3d(planes))
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        residual = x if self.downsample is None else self.downsample(x)
+        out = self.conv2(self.conv1(x))
+        return self.relu(out + residual)
+
+
+class BasicStem(nn.Sequential):
+    """3x7x7 conv, spatial stride 2."""
+
+    def __init__(self, in_chans: int = 3):
+        super().__init__(
+            nn.Conv3d(in_chans, 64, kernel_size=(3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False),
+            nn.BatchNorm3d(64),
+            nn.ReLU(inplace=True),
+        )
+
+
+class R2Plus1dStem(nn.Sequential):
+    """1x7x7 spatial conv to 45 channels, then 3x1x1 temporal conv to 64."""
+
+    def __init__(self, in_chans: int = 3):
+        super().__init__(
+            nn.Conv3d(in_chans, 45, kernel_size=(1, 7, 7), stride=(1, 2, 2), padding=(0, 3, 3), bias=False),
+            nn.BatchNorm3d(45),
+            nn.ReLU(inplace=True),
+            nn.Conv3d(45, 64, kernel_size=(3, 1, 1), stride=(1, 1, 1), padding=(1, 0, 0), bias=False),
+            nn.BatchNorm3d(64),
+            nn.ReLU(inplace=True),
+        )
+
+
+class VideoResNet(VideoClassifier):
+    """torchvision's video ResNet: stem, four stages of ``BasicBlock``, global average pool, fc."""
+
+    stage_names = ("stem", "layer1", "layer2", "layer3", "layer4", "fc")
+    classifier_name = "fc"
+    first_conv = "stem.0"
+
+    def __init__(
+        self,
+        conv_makers: tuple[ConvBuilder, ConvBuilder, ConvBuilder, ConvBuilder],
+        stem: type[nn.Module],
+        layers: tuple[int, int, int, int] = (2, 2, 2, 2),
+        num_classes: int = 400,
+        in_chans: int = 3,
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        self.num_classes, self.in_chans, self.num_features = num_classes, in_chans, 512 * BasicBlock.expansion
+        self.inplanes = 64
+        self.stem = stem(in_chans)
+        self.layer1 = self._make_layer(conv_makers[0], 64, layers[0], stride=1)
+        self.layer2 = self._make_layer(conv_makers[1], 128, layers[1], stride=2)
+        self.layer3 = self._make_layer(conv_makers[2], 256, layers[2], stride=2)
+        self.layer4 = self._make_layer(conv_makers[3], 512, layers[3], stride=2)
+        self.avgpool = nn.AdaptiveAvgPool3d((1, 1, 1))
+        self.dropout = nn.Dropout(dropout)  # parameter-free: torchvision's keys are unaffected
+        self.fc = nn.Linear(self.num_features, num_classes)
+        self._init_weights()
+
+    def _make_layer(self, conv_builder: ConvBuilder, planes: int, blocks: int, stride: int) -> nn.Sequential:
+        downsample = None
+        if stride != 1 or self.inplanes != planes * BasicBlock.expansion:
+            downsample = nn.Sequential(
+                nn.Conv3d(
+                    self.inplanes, planes, kernel_size=1, stride=conv_builder.get_downsample_stride(stride), bias=False
+                ),
+                nn.BatchNorm3d(planes),
+            )
+        layers = [BasicBlock(self.inplanes, planes, conv_builder, stride, downsample)]
+        self.inplanes = planes * BasicBlock.expansion
+        layers += [BasicBlock(self.inplanes, planes, conv_builder) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+
+    def _init_weights(self) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Conv3d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm3d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0, 0.01)
+                nn.init.zeros_(m.bias)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)  # (B, 64, T, H/2, W/2)
+        x = self.layer1(x)
+        x = self.layer2(x)  # (B, 128, T/2, H/4, W/4); MC3 keeps T from here on
+        x = self.layer3(x)
+        return self.layer4(x)  # (B, 512, T/8, H/16, W/16) for R3D and R(2+1)D
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.avgpool(x).flatten(1)  # (B, 512)
+        return x if pre_logits else self.fc(self.dropout(x))
+
+
+@register_model
+def r3d_18(num_classes: int = 400, **kwargs) -> VideoResNet:
+    """R3D-18: full 3x3x3 convolutions everywhere (33.4M params)."""
+    return VideoResNet((Conv3DSimple,) * 4, BasicStem, num_classes=num_classes, **kwargs)
+
+
+@register_model
+def mc3_18(num_classes: int = 400, **kwargs) -> VideoResNet:
+    """MC3-18: 3D convolutions in layer1, 2D (1x3x3) ones in layers 2-4 (11.7M params)."""
+    return VideoResNet((Conv3DSimple,) + (Conv3DNoTemporal,) * 3, BasicStem, num_classes=num_classes, **kwargs)
+
+
+@register_model
+def r2plus1d_18(num_classes: int = 400, **kwargs) -> VideoResNet:
+    """R(2+1)D-18: every 3x3x3 conv factorised into 1x3x3 then 3x1x1 (31.5M params)."""
+    return VideoResNet((Conv2Plus1D,) * 4, R2Plus1dStem, num_classes=num_classes, **kwargs)

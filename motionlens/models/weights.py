@@ -1,0 +1,246 @@
+"""Finding, reading and loading weights: cached downloads, checkpoint unwrapping, readable key reports."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+import torch.nn as nn
+
+from ..errors import MotionlensError
+from .cfg import ModelCfg
+from .registry import get_model_cfg, get_weights
+
+# Wrappers seen in the wild, outermost first: PyTorchVideo ("model_state"), Lightning and Hara
+# ("state_dict"), motionlens training checkpoints ("model").
+_WRAPPER_KEYS = ("model_state", "state_dict", "model")
+# Prefixes added by DataParallel/DDP, Lightning modules and torch.compile.
+_PREFIXES = ("module.", "model.", "_orig_mod.")
+
+
+class LoadResult(NamedTuple):
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+    mismatched_keys: list[str]
+    head_reset: bool  # the file's classifier had another class count; a fresh head was kept
+
+
+def load_checkpoint(path: str | Path) -> object:
+    """Read a ``.pth``/``.pt``/``.safetensors`` file as saved, with readable errors.
+
+    Pickled files are always read with ``weights_only=True``: a checkpoint cannot run code.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise MotionlensError(f"weights file not found: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path), device="cpu")
+        except Exception as err:  # safetensors raises its own SafetensorError
+            raise MotionlensError(f"{path}: not a readable safetensors file ({err})") from None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        reason = str(err).strip().splitlines()[0]
+        raise MotionlensError(
+            f"{path}: refused to unpickle it safely ({reason}); re-save just its weights with "
+            f"torch.save(model.state_dict(), path) and load that"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as err:
+        raise MotionlensError(f"{path}: not a PyTorch checkpoint ({str(err).splitlines()[0]})") from None
+
+
+def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a weights file and return its unwrapped ``state_dict`` (see :func:`extract_state_dict`)."""
+    return extract_state_dict(load_checkpoint(path), source=str(path))
+
+
+def extract_state_dict(obj: object, source: str = "checkpoint") -> dict[str, torch.Tensor]:
+    """Unwrap a checkpoint to a plain ``state_dict``: known wrapper keys, then common prefixes."""
+    for _ in range(3):
+        if isinstance(obj, Mapping) and not _is_state_dict(obj):
+            inner = next((obj[k] for k in _WRAPPER_KEYS if isinstance(obj.get(k), Mapping)), None)
+            if inner is None:
+                break
+            obj = inner
+    if not isinstance(obj, Mapping) or not _is_state_dict(obj):
+        keys = ", ".join(map(str, list(obj)[:8])) if isinstance(obj, Mapping) else type(obj).__name__
+        raise MotionlensError(f"{source}: no state_dict found (top level: {keys})")
+    state_dict = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _PREFIXES:
+            if state_dict and all(k.startswith(prefix) for k in state_dict):
+                state_dict = {k[len(prefix) :]: v for k, v in state_dict.items()}
+                changed = True
+    return state_dict
+
+
+def _is_state_dict(obj: Mapping) -> bool:
+    """Tensors under string keys, and no wrapper key holding a nested dict."""
+    if not obj or not all(isinstance(k, str) for k in obj):
+        return False
+    has_tensors = any(isinstance(v, torch.Tensor) for v in obj.values())
+    return has_tensors and not any(isinstance(obj.get(k), Mapping) for k in _WRAPPER_KEYS)
+
+
+def cached_weights_file(cfg: ModelCfg) -> Path:
+    """The local copy of ``cfg.url`` in ``<torch hub dir>/checkpoints``, downloaded (and hash-checked) if absent."""
+    if not cfg.url:
+        raise MotionlensError(f"{cfg.name}: weights {cfg.tag!r} have no download URL")
+    dst = Path(torch.hub.get_dir()) / "checkpoints" / (cfg.file_name or cfg.url.rsplit("/", 1)[-1])
+    if dst.is_file():
+        return dst
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # Looked up at call time so tests can monkeypatch the downloader.
+        torch.hub.download_url_to_file(cfg.url, str(dst), hash_prefix=cfg.sha256 or None, progress=sys.stderr.isatty())
+    except Exception as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if "invalid hash" in reason:
+            raise MotionlensError(
+                f"downloaded {cfg.url} but its sha256 does not start with {cfg.sha256}: the file is corrupt "
+                f"or was replaced upstream; nothing was saved to {dst}"
+            ) from None
+        raise MotionlensError(
+            f"could not download the {cfg.tag or 'pretrained'} weights of {cfg.name} ({reason}). "
+            f"Download {cfg.url} by hand and save it as {dst} (or pass the file's path as pretrained=)"
+        ) from None
+    return dst
+
+
+def resolve_weights(name: str, pretrained: str | Path | bool) -> tuple[ModelCfg, dict[str, torch.Tensor]]:
+    """Turn ``create_model``'s ``pretrained`` into ``(cfg of those weights, state_dict)``."""
+    weights = get_weights(name)
+    if pretrained is True:
+        if not weights:
+            raise MotionlensError(f"{name} has no downloadable weights; pass a file path as pretrained=")
+        pretrained = next(iter(weights))
+    if isinstance(pretrained, str) and pretrained in weights:
+        cfg = weights[pretrained]
+        return cfg, load_state_dict_file(cached_weights_file(cfg))
+    path = Path(pretrained).expanduser()
+    if path.is_file():
+        cfg = replace(get_model_cfg(name), tag="", url="", sha256="", file_name=path.name)
+        return cfg, load_state_dict_file(path)
+    tags = ", ".join(weights) or "none"
+    raise MotionlensError(
+        f"pretrained={str(pretrained)!r} is neither a weights tag of {name} (tags: {tags}) nor an existing file"
+    )
+
+
+def head_num_classes(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> int | None:
+    """Class count of the classifier stored in ``state_dict`` (None if it has none)."""
+    weight = state_dict.get(f"{getattr(model, 'classifier_name', 'fc')}.weight")
+    return int(weight.shape[0]) if weight is not None and weight.ndim == 2 else None
+
+
+def load_weights(
+    model: nn.Module,
+    source: str | Path | ModelCfg | Mapping[str, torch.Tensor],
+    strict: bool = True,
+) -> LoadResult:
+    """Load weights into ``model`` in place.
+
+    ``source``: a file path, a weights tag of ``model.cfg.name``, a ``ModelCfg`` with a URL, or a
+    (possibly wrapped) state dict. If the classifier's class count differs, everything but the
+    classifier is loaded and the classifier is reset. ``strict=True`` raises a readable
+    ``MotionlensError`` listing missing, unexpected and shape-mismatched keys; ``strict=False``
+    loads what fits and reports the rest in the returned ``LoadResult``.
+    """
+    state_dict = _source_state_dict(model, source)
+    state_dict = _adapt_first_conv(model, state_dict)
+    own = model.state_dict()
+
+    head = getattr(model, "classifier_name", None)
+    head_keys = {k for k in own if head and k.startswith(head + ".")}
+    file_head = [k for k in state_dict if head and k.startswith(head + ".")]
+    head_reset = bool(file_head) and (
+        not head_keys or any(k in own and state_dict[k].shape != own[k].shape for k in file_head)
+    )
+    if head_reset:
+        state_dict = {k: v for k, v in state_dict.items() if k not in file_head}
+
+    # Pre-1.0 checkpoints (Hara's) have no BN num_batches_tracked; BN fills it in itself.
+    missing = [
+        k
+        for k in own
+        if k not in state_dict and not k.endswith("num_batches_tracked") and not (head_reset and k in head_keys)
+    ]
+    unexpected = [k for k in state_dict if k not in own]
+    mismatched = [k for k in state_dict if k in own and state_dict[k].shape != own[k].shape]
+    if strict and (missing or unexpected or mismatched):
+        raise MotionlensError(_mismatch_report(model, state_dict, own, missing, unexpected, mismatched))
+    model.load_state_dict({k: v for k, v in state_dict.items() if k in own and k not in mismatched}, strict=False)
+    if head_reset and hasattr(model, "reset_classifier"):
+        model.reset_classifier(model.num_classes)
+    return LoadResult(missing, unexpected, mismatched, head_reset)
+
+
+def _source_state_dict(model: nn.Module, source) -> dict[str, torch.Tensor]:
+    if isinstance(source, Mapping):
+        return extract_state_dict(source)
+    if isinstance(source, ModelCfg):
+        return load_state_dict_file(cached_weights_file(source))
+    cfg = getattr(model, "cfg", None)
+    if isinstance(source, str) and cfg is not None and source in _weights_of(cfg.name):
+        return load_state_dict_file(cached_weights_file(_weights_of(cfg.name)[source]))
+    return load_state_dict_file(source)
+
+
+def _weights_of(name: str) -> dict[str, ModelCfg]:
+    try:
+        return get_weights(name)
+    except MotionlensError:  # a model built outside the registry
+        return {}
+
+
+def _adapt_first_conv(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """RGB weights into an ``in_chans`` != 3 stem (e.g. stacked optical flow): average, then replicate.
+
+    This is TSN's "cross-modality" initialisation (Wang et al. 2016).
+    """
+    prefix = getattr(model, "first_conv", "")
+    key = f"{prefix}.weight"
+    if not prefix or key not in state_dict:
+        return state_dict
+    own = model.state_dict()[key]
+    weight = state_dict[key]
+    if (
+        weight.shape == own.shape
+        or weight.shape[1] != 3
+        or weight.shape[:1] + weight.shape[2:] != own.shape[:1] + own.shape[2:]
+    ):
+        return state_dict
+    adapted = weight.mean(dim=1, keepdim=True).expand_as(own).clone()  # (O, in_chans, k...)
+    return {**state_dict, key: adapted}
+
+
+def _few(keys: list[str], n: int = 4) -> str:
+    shown = ", ".join(keys[:n])
+    return shown + (f", ... (+{len(keys) - n} more)" if len(keys) > n else "")
+
+
+def _mismatch_report(model, state_dict, own, missing, unexpected, mismatched) -> str:
+    name = getattr(getattr(model, "cfg", None), "name", type(model).__name__)
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing key(s) [{_few(missing)}]")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected key(s) [{_few(unexpected)}]")
+    if mismatched:
+        shapes = [f"{k}: file {list(state_dict[k].shape)} vs model {list(own[k].shape)}" for k in mismatched]
+        parts.append(f"{len(mismatched)} shape mismatch(es) [{_few(shapes, 3)}]")
+    return (
+        f"weights do not fit {name}: " + "; ".join(parts) + ". The file was probably saved from another "
+        "architecture or variant (depth, shortcut type, encoder); load it into the matching model, "
+        "or pass strict=False to load only the keys that fit."
+    )

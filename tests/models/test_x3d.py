@@ -1,0 +1,58 @@
+"""X3D-XS: PyTorchVideo's key layout, size, compute and CPU latency."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+
+from motionlens.cli.models import model_summary
+from motionlens.models import create_model
+
+
+@pytest.fixture(scope="module")
+def x3d():
+    torch.manual_seed(0)
+    return create_model("x3d_xs").eval()
+
+
+def test_pytorchvideo_keys_and_shapes(x3d):
+    state = x3d.state_dict()
+    shapes = {
+        "blocks.0.conv.conv_t.weight": (24, 3, 1, 3, 3),
+        "blocks.0.conv.conv_xy.weight": (24, 1, 5, 1, 1),
+        "blocks.1.res_blocks.0.branch1_conv.weight": (24, 24, 1, 1, 1),
+        "blocks.1.res_blocks.0.branch2.conv_b.weight": (54, 1, 3, 3, 3),
+        "blocks.1.res_blocks.0.branch2.norm_b.1.block.0.weight": (8, 54, 1, 1, 1),
+        "blocks.2.res_blocks.0.branch1_norm.weight": (48,),
+        "blocks.4.res_blocks.0.branch2.norm_b.1.block.2.weight": (432, 32, 1, 1, 1),
+        "blocks.5.pool.pre_conv.weight": (432, 192, 1, 1, 1),
+        "blocks.5.pool.post_conv.weight": (2048, 432, 1, 1, 1),
+        "blocks.5.proj.weight": (400, 2048),
+    }
+    assert {k: tuple(state[k].shape) for k in shapes} == shapes
+    assert "blocks.1.res_blocks.0.branch1_norm.weight" not in state  # same width: no shortcut norm
+    assert "blocks.1.res_blocks.1.branch2.norm_b.1.block.0.weight" not in state  # SE every other block
+    assert [len(x3d.blocks[i].res_blocks) for i in range(1, 5)] == [3, 5, 11, 7]
+
+
+def test_size_and_compute_match_the_paper():
+    summary = model_summary("x3d_xs")
+    assert summary["params_m"] == pytest.approx(3.79, abs=0.01)  # PyTorchVideo: 3.79M
+    assert summary["gmacs"] == pytest.approx(0.60, abs=0.02)  # X3D paper: 0.6 GFLOPs (multiply-adds)
+    assert summary["input"] == (3, 4, 160, 160)
+
+
+def test_one_clip_is_faster_than_real_time(x3d):
+    # 4 frames at stride 8 span 32 frames, 1.28 s of 25 fps video: one clip per 1.28 s is real time
+    # (the default stride 12 gives more slack). Loose on purpose: CI machines are shared.
+    x = torch.randn(1, 3, 4, 160, 160)
+    with torch.inference_mode():
+        x3d(x)
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            x3d(x)
+            times.append(time.perf_counter() - start)
+    assert min(times) < 1.28  # the fastest run: robust to other jobs sharing the CPU
