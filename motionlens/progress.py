@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -24,7 +23,8 @@ def progress_bar(total: int | None, description: str, enabled: bool = True,
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("[cyan]{task.fields[rate]}"),
         TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
-        console=console, transient=False, disable=not console.is_terminal and "pytest" in sys.modules,
+        # Outside a terminal (logs, pipes) a bar would only print its last frame: leave it out.
+        console=console, transient=False, disable=not console.is_terminal,
     )
     with progress:
         task = progress.add_task(description, total=total, info="", rate="")
@@ -36,3 +36,16 @@ def progress_bar(total: int | None, description: str, enabled: bool = True,
             progress.update(task, advance=n, rate=rate, info=info, **({"total": total} if total else {}))
 
         yield advance
+
+
+@contextmanager
+def progress_counter(description: str, enabled: bool = True, unit: str = "it") -> Iterator[Callable[[int, int], None]]:
+    """Yield `report(done, total)`, the callback form that indexing and synthesis take."""
+    with progress_bar(None, description, enabled=enabled, unit=unit) as advance:
+        seen = {"done": 0}
+
+        def report(done: int, total: int) -> None:
+            advance(done - seen["done"], total=total)
+            seen["done"] = done
+
+        yield report

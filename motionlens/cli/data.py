@@ -18,15 +18,9 @@ annotations_option = click.option("--annotations", default=None, type=click.Path
 
 def index_with_progress(root: str, layout: str | None, split: int, annotations: str | None, cache: bool = True):
     from ..data.index import build_index
-    from ..progress import progress_bar
+    from ..progress import progress_counter
 
-    with progress_bar(None, "indexing", unit="videos") as advance:
-        seen = {"n": 0}
-
-        def report(done: int, total: int) -> None:
-            advance(done - seen["n"], total=total)
-            seen["n"] = done
-
+    with progress_counter("indexing", unit="videos") as report:
         return build_index(root, layout=layout, split=split, annotations=annotations, cache=cache, progress=report)
 
 

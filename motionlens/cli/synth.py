@@ -64,20 +64,9 @@ def _parse_duration(ctx, param, value: str) -> tuple[float, float]:
 @click.option("--overwrite", is_flag=True, help="Delete OUT's contents first if it is not empty.")
 def synth(out, layout, num_classes, videos_per_class, size, fps, duration, codec, seed, overwrite) -> None:
     """Write a synthetic action dataset to OUT: real encoded videos in a real dataset's layout."""
-    from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from ..progress import progress_counter
 
-    columns = (TextColumn("[bold]synth"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
-    # The bar goes to stderr so that stdout carries only the summary line.
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("videos", total=None, rate="")
-
-        def progress(done: int, total: int) -> None:
-            speed = bar.tasks[0].speed
-            bar.update(task, completed=done, total=total, rate=f"{speed:.1f} videos/s" if speed else "")
-
+    with progress_counter("synth", unit="videos") as progress:
         dataset = synth_data.synthesize(
             out, layout=layout, num_classes=num_classes, videos_per_class=videos_per_class,
             size=size, fps=fps if len(fps) > 1 else fps[0], duration=duration,

@@ -15,7 +15,8 @@ _FLAG_KEYS = {
     "frame_stride": "data.frame_stride", "batch_size": "data.batch_size", "workers": "data.num_workers",
     "model": "model.name", "pretrained": "model.pretrained", "finetune_from": "model.finetune_from",
     "lr": "optim.lr", "optimizer": "optim.optimizer", "epochs": "epochs", "out": "out", "name": "name",
-    "seed": "seed", "device": "device", "max_steps": "max_steps",
+    "seed": "seed", "device": "device", "max_steps": "max_steps", "modality": "data.modality",
+    "flow_root": "data.flow_root",
 }
 
 
@@ -44,6 +45,8 @@ def train_options(fn):
         click.option("--optimizer", type=click.Choice(["sgd", "adamw"])), click.option("--lr", type=float),
         click.option("--epochs", type=int), click.option("--seed", type=int),
         click.option("--device", help="auto | cpu | cuda | cuda:N"),
+        click.option("--modality", type=click.Choice(["rgb", "rgb_diff", "flow", "rgb+flow"])),
+        click.option("--flow-root", help="extracted flow (`motionlens flow --out`), for flow modalities"),
         click.option("--max-steps", type=int, help="cap on steps per epoch (quick checks)"),
         click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                      help="any config key, e.g. --set optim.label_smoothing=0.1 (repeatable)"),
@@ -84,14 +87,29 @@ def train(recipe, overrides, resume, **flags):
 @click.option("--workers", type=int)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--out", type=click.Path(), help="output folder (default: RUN/eval-SPLIT)")
-def evaluate(run_or_checkpoint, data, annotations, which, clips, crops, batch_size, workers, device, out):
-    """Clip- and video-level accuracy, confusion matrix, predictions.csv and an HTML report."""
+@click.option("--fuse-with", type=click.Path(), help="a flow-stream run: report spatial, temporal and fused accuracy")
+@click.option("--flow-root", type=click.Path(), help="extracted flow for --fuse-with (default: the flow run's)")
+def evaluate(run_or_checkpoint, data, annotations, which, clips, crops, batch_size, workers, device, out,
+             fuse_with, flow_root):
+    """Clip- and video-level accuracy, confusion matrix, predictions.csv and an HTML report.
+
+    With --fuse-with FLOW_RUN: the two-stream analysis, each stream and their late fusion (weight
+    tuned on the validation split) side by side."""
     from pathlib import Path
 
     from ..engine.evaluate import evaluate_checkpoint
 
     base = Path(run_or_checkpoint)
     out = out or str((base if base.is_dir() else base.parent) / f"eval-{which or 'default'}")
+    if fuse_with:
+        from ..engine.fusion import evaluate_fusion, format_fusion_table
+
+        result = evaluate_fusion(run_or_checkpoint, fuse_with, data=data, flow_root=flow_root, split=which,
+                                 out_dir=out, num_clips=clips, num_crops=int(crops), batch_size=batch_size,
+                                 num_workers=workers, device=device, annotations=annotations)
+        console.print(format_fusion_table(result), markup=False, soft_wrap=True)
+        console.print(f"wrote {out}/fusion.json, fusion.md")
+        return
     result = evaluate_checkpoint(run_or_checkpoint, data, out, split=which, num_clips=clips, num_crops=int(crops),
                                  batch_size=batch_size, num_workers=workers, device=device, annotations=annotations)
     console.print(f"{result['split']}: {result['num_videos']} videos | video top-1 {result['video_top1']:.1%} "

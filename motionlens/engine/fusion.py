@@ -79,8 +79,7 @@ def load_stream(run_or_checkpoint: str | Path, data: str | None = None, annotati
     """A run folder or checkpoint as a Stream; `data`, `flow_root` etc. override what it trained with."""
     from .. import config as config_mod
     from ..config import TrainConfig
-    from ..models import create_model
-    from .checkpoint import load_checkpoint, resolve_checkpoint
+    from .checkpoint import load_checkpoint, resolve_checkpoint, restore_model
     from .pipeline import Pipeline
 
     path = resolve_checkpoint(run_or_checkpoint)
@@ -94,15 +93,12 @@ def load_stream(run_or_checkpoint: str | Path, data: str | None = None, annotati
         if value is not None:
             updates[key] = value
     cfg = config_mod.merge(cfg, {"data": updates})
-    model = create_model(state["model_name"], num_classes=len(state["classes"]), **state.get("model_options", {}))
-    model.load_state_dict(state["model"])
-    return Stream(path, state, cfg, model, Pipeline.from_dict(state["pipeline"]))
+    return Stream(path, state, cfg, restore_model(state), Pipeline.from_dict(state["pipeline"]))
 
 
 def predict_videos(stream: Stream, index, device, num_clips: int | None = None, num_crops: int | None = None,
                    show_progress: bool = True, label: str = "") -> dict:
     """Clip scores of `stream` on every video of `index` and their video-level summary (`metrics.summarize`)."""
-    from ..data.flow_dataset import apply_modality
     from ..progress import progress_bar
     from .evaluate import predict_clips
     from .metrics import summarize
@@ -110,7 +106,6 @@ def predict_videos(stream: Stream, index, device, num_clips: int | None = None, 
 
     data = stream.cfg.data
     dataset = make_dataset(index, stream.pipe, train=False, data=data, num_clips=num_clips, num_crops=num_crops)
-    apply_modality(dataset, stream.pipe.modality, data.flow_root, stream.pipe.resize)
     loader = make_loader(dataset, data.batch_size, False, data.num_workers, stream.cfg.seed, 0)
     stream.model.to(device)
     with progress_bar(len(loader), label or "evaluating", enabled=show_progress, unit="batch") as advance:
@@ -151,8 +146,9 @@ def evaluate_fusion(rgb_run: str | Path, flow_run: str | Path, data: str | None 
     from .pipeline import load_index
 
     spatial = load_stream(rgb_run, data, annotations, None, batch_size, num_workers)
-    temporal = load_stream(flow_run, data or spatial.cfg.data.data, annotations if data else spatial.cfg.data.annotations,
-                           flow_root, batch_size, num_workers)
+    # The flow run reads the RGB run's dataset (and index), so both score the same videos.
+    same_data = (data, annotations) if data else (spatial.cfg.data.data, spatial.cfg.data.annotations)
+    temporal = load_stream(flow_run, *same_data, flow_root, batch_size, num_workers)
     if spatial.classes != temporal.classes:
         raise MotionlensError(f"the runs were trained on different classes ({len(spatial.classes)} vs "
                               f"{len(temporal.classes)}: {spatial.classes[:3]}... vs {temporal.classes[:3]}...)")
@@ -187,10 +183,10 @@ def evaluate_fusion(rgb_run: str | Path, flow_run: str | Path, data: str | None 
         "split": split, "num_videos": int(len(ids)), "weight": weight, "tuned_on": "val",
         "tuned_on_reported_split": split == "val", "num_val_videos": int(len(val_labels)),
         "val_top1_by_weight": {f"{w:.2f}": float(a) for w, a in zip(grid, curve)},
-        **{name: {key: value for key, value in row.items() if key != "per_class_accuracy"} for name, row in rows.items()},
+        **{name: {k: v for k, v in row.items() if k != "per_class_accuracy"} for name, row in rows.items()},
         "agreement": {"both_right": int((right_s & right_t).sum()), "spatial_only": int((right_s & ~right_t).sum()),
                       "temporal_only": int((~right_s & right_t).sum()), "both_wrong": int((~right_s & ~right_t).sum())},
-        "per_class_accuracy": {c: {name: rows[name]["per_class_accuracy"][i] for name in ("spatial", "temporal", "fused")}
+        "per_class_accuracy": {c: {n: rows[n]["per_class_accuracy"][i] for n in ("spatial", "temporal", "fused")}
                                for i, c in enumerate(classes)},
         "runs": {"spatial": str(spatial.path), "temporal": str(temporal.path)},
         "flow_root": temporal.cfg.data.flow_root,
@@ -228,8 +224,9 @@ def format_fusion_table(result: dict) -> str:
         lines.append(f"| {label} | {pct(row['video_top1'])} | {pct(row['video_top5'])} | "
                      f"{pct(row['mean_class_accuracy'])} | {pct(row.get('clip_top1'))} |")
     a = result["agreement"]
-    lines += ["", f"w is the spatial share, tuned on val ({result['num_val_videos']} videos) for video top-1."
-              + (" It was tuned on the reported split, so the fused figure is optimistic." if result["tuned_on_reported_split"] else ""),
+    caveat = " It was tuned on the reported split, so the fused figure is optimistic." \
+        if result["tuned_on_reported_split"] else ""
+    lines += ["", f"w is the spatial share, tuned on val ({result['num_val_videos']} videos) for video top-1.{caveat}",
               f"Right by both streams {a['both_right']}, spatial only {a['spatial_only']}, temporal only "
               f"{a['temporal_only']}, neither {a['both_wrong']}."]
     return "\n".join(lines)

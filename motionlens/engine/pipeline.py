@@ -13,11 +13,12 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from ..config import DataConfig
 from ..data.dataset import VideoClipDataset, rgb_decoder
+from ..data.flow_dataset import FLOW_MODALITIES, modality_decoder
 from ..data.index import VideoIndex, build_index
 from ..data.samplers import make_sampler
 from ..data.transforms import ClipTransform, scaled_stats
 from ..errors import MotionlensError
-from ..progress import console, progress_bar
+from ..progress import console, progress_counter
 from .distributed import DistInfo
 
 log = logging.getLogger(__name__)
@@ -65,13 +66,7 @@ def load_index(data: DataConfig, show_progress: bool = True) -> VideoIndex:
     """Index the dataset and make sure a validation split exists (carved from train if needed)."""
     if not data.data:
         raise MotionlensError("no dataset given: pass --data LAYOUT:ROOT (e.g. --data ucf101:/data/UCF101)")
-    with progress_bar(None, "indexing", enabled=show_progress, unit="videos") as advance:
-        state = {"done": 0}
-
-        def report(done: int, total: int) -> None:
-            advance(done - state["done"], total=total)
-            state["done"] = done
-
+    with progress_counter("indexing", enabled=show_progress, unit="videos") as report:
         index = build_index(data.data, split=data.split, annotations=data.annotations,
                             frames_fps=data.frames_fps, progress=report)
     for line in index.report.lines():
@@ -85,7 +80,7 @@ def load_index(data: DataConfig, show_progress: bool = True) -> VideoIndex:
     return index
 
 
-MODALITY_CHANNELS = {"rgb": 3, "rgb_diff": 6, "flow": 2}  # model input channels per modality
+MODALITY_CHANNELS = {"rgb": 3, "rgb_diff": 6, "flow": 2, "rgb+flow": 5}  # model input channels per modality
 
 
 def eval_transform(pipe: Pipeline, num_crops: int = 1) -> ClipTransform:
@@ -96,7 +91,7 @@ def eval_transform(pipe: Pipeline, num_crops: int = 1) -> ClipTransform:
 
 def train_transform(pipe: Pipeline, data: DataConfig) -> ClipTransform:
     return ClipTransform(pipe.resize, pipe.crop_size, pipe.mean, pipe.std, train=True, flip=data.hflip,
-                         jitter=data.color_jitter, flip_negates_channel=0 if pipe.modality == "flow" else None,
+                         jitter=data.color_jitter, flip_negates_channel=FLOW_MODALITIES.get(pipe.modality),
                          frame_differences=pipe.modality == "rgb_diff")
 
 
@@ -111,7 +106,8 @@ def make_dataset(index: VideoIndex, pipe: Pipeline, train: bool, data: DataConfi
         sampler = make_sampler(name, pipe.clip_len, pipe.frame_stride, pipe.target_fps, **extra)
         transform = eval_transform(pipe, num_crops or data.eval_crops)
     # Resizing while decoding keeps decoded clips small; the transform's resize is then a no-op.
-    return VideoClipDataset(index, sampler, transform, decoder=rgb_decoder(pipe.resize), seed=seed)
+    decoder = modality_decoder(pipe.modality, data.flow_root, index.root, pipe.resize) or rgb_decoder(pipe.resize)
+    return VideoClipDataset(index, sampler, transform, decoder=decoder, seed=seed)
 
 
 def _worker_init(_: int) -> None:

@@ -220,9 +220,10 @@ def fit(cfg: TrainConfig, resume: str | Path | None = None, show_progress: bool 
             row.update(validate(ddp_model, val_ds, cfg, device, dist, index.num_classes, show))
         history.append(row)
         if dist.is_main:
-            score = row.get("val_video_top1", row["train_acc"])
-            is_best = score > best
-            best = max(best, score)
+            # Best by validation accuracy; epochs without validation never replace a validated best.
+            score = row.get("val_video_top1", row["train_acc"] if val_ds is None else None)
+            is_best = score is not None and score > best
+            best = max(best, score) if score is not None else best
             ckpt = {
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "epoch": epoch + 1,

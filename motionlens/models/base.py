@@ -18,6 +18,20 @@ def new_classifier(num_features: int, num_classes: int) -> nn.Module:
     return fc
 
 
+def init_weights(module: nn.Module, linear_std: float | None = 0.01) -> None:
+    """Kaiming-normal convs, unit/zero BatchNorm and small-normal linears (torchvision's video
+    ResNet init); `linear_std=None` leaves linears at PyTorch's default."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Conv3d)):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm3d)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear) and linear_std is not None:
+            nn.init.normal_(m.weight, 0, linear_std)
+            nn.init.zeros_(m.bias)
+
+
 class VideoClassifier(nn.Module):
     """Base class: ``forward = forward_head(forward_features(x))`` plus classifier bookkeeping.
 

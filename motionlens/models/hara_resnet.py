@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import MotionlensError
-from .base import VideoClassifier
+from .base import VideoClassifier, init_weights
 from .cfg import ModelCfg, kinetics400_names
 from .registry import register_model
 
@@ -147,12 +147,7 @@ class HaraResNet(VideoClassifier):
         self.avgpool = nn.AdaptiveAvgPool3d((1, 1, 1))
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(self.num_features, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm3d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_weights(self, linear_std=None)
 
     def _make_layer(
         self, block: type[nn.Module], planes: int, blocks: int, shortcut_type: str, stride: int = 1

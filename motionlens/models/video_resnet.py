@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
-from .base import VideoClassifier
+from .base import VideoClassifier, init_weights
 from .cfg import ModelCfg, kinetics400_names, weights_cfg
 from .registry import register_model
 
@@ -170,7 +170,7 @@ class VideoResNet(VideoClassifier):
         self.avgpool = nn.AdaptiveAvgPool3d((1, 1, 1))
         self.dropout = nn.Dropout(dropout)  # parameter-free: torchvision's keys are unaffected
         self.fc = nn.Linear(self.num_features, num_classes)
-        self._init_weights()
+        init_weights(self)
 
     def _make_layer(self, conv_builder: ConvBuilder, planes: int, blocks: int, stride: int) -> nn.Sequential:
         downsample = None
@@ -185,17 +185,6 @@ class VideoResNet(VideoClassifier):
         self.inplanes = planes * BasicBlock.expansion
         layers += [BasicBlock(self.inplanes, planes, conv_builder) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm3d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)  # (B, 64, T, H/2, W/2)

@@ -13,7 +13,7 @@ import math
 import torch
 import torch.nn as nn
 
-from .base import VideoClassifier
+from .base import VideoClassifier, init_weights
 from .cfg import PTV_KINETICS_MEAN, PTV_KINETICS_STD, ModelCfg, kinetics400_names, weights_cfg
 from .registry import register_model
 
@@ -192,15 +192,7 @@ class X3D(VideoClassifier):
         blocks.append(Head(dim_in, dim_inner, head_dim, num_classes, dropout))
         self.blocks = nn.ModuleList(blocks)
         self.num_classes, self.in_chans, self.num_features = num_classes, in_chans, head_dim
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm3d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_weights(self)
         for m in self.modules():  # zero-init the last BN of each residual branch: blocks start as identities
             if isinstance(m, Bottleneck):
                 nn.init.zeros_(m.norm_c.weight)
