@@ -20,7 +20,7 @@ DEMO_RECIPE = {
              "modality": "rgb_diff", "batch_size": 8, "num_workers": 2, "eval_clips": 3},
     "model": {"name": "cnn3d_small"},
     "optim": {"optimizer": "adamw", "lr": 0.003, "weight_decay": 0.01, "scheduler": "cosine"},
-    "epochs": 30,
+    "epochs": 16,
     "seed": 0,
 }
 

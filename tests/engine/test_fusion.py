@@ -70,6 +70,7 @@ def test_on_motion_defined_videos_the_temporal_stream_beats_the_spatial_one(tmp_
     from motionlens.data.index import build_index
     from motionlens.data.synth import synthesize
     from motionlens.engine.fusion import evaluate_fusion, load_twostream
+    from motionlens.engine.train import fit
     from motionlens.flow import extract_dataset
 
     # move_left vs move_right: one frame cannot tell them apart, the flow can.
@@ -89,7 +90,7 @@ def test_on_motion_defined_videos_the_temporal_stream_beats_the_spatial_one(tmp_
     runs = {}
     for name, extra in streams.items():
         cfg = resolve(TrainConfig, None, *map(parse_override, [*common, *extra, f"name={name}"]))
-        runs[name] = train_mod.fit(cfg, show_progress=False) / "checkpoints" / "last.pt"
+        runs[name] = fit(cfg, show_progress=False) / "checkpoints" / "last.pt"
 
     result = evaluate_fusion(runs["spatial"], runs["temporal"], split="test", out_dir=tmp_path / "fusion",
                              show_progress=False)
