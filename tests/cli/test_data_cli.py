@@ -1,0 +1,54 @@
+import csv
+
+import pytest
+
+from motionlens.data.synth import synthesize
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def ucf(tmp_path_factory):
+    return synthesize(tmp_path_factory.mktemp("cli") / "ucf", layout="ucf101", num_classes=2, videos_per_class=3,
+                      size=(32, 48), fps=10.0, duration=0.8, seed=0)
+
+
+def test_check_lists_unreadable_files_and_missing_list_entries(ucf, tmp_path):
+    import shutil
+
+    root = tmp_path / "ucf"
+    shutil.copytree(ucf.root, root)
+    videos = sorted((root / "UCF-101").rglob("*.avi"))
+    videos[0].write_text("not a video")
+    videos[1].unlink()
+    result = run_cli("data", "check", f"ucf101:{root}")
+    assert result.returncode == 1
+    out = result.stdout + result.stderr
+    assert f"{videos[0].name}: not a video file" in out.replace("\n", "")
+    assert "1 listed but missing on disk" in out
+    assert "Traceback" not in out
+
+
+def test_check_clean_dataset_exits_zero(ucf):
+    result = run_cli("data", "check", ucf.spec, "--deep")
+    assert result.returncode == 0, result.stderr
+    assert "no problems found" in result.stdout + result.stderr
+
+
+def test_describe_writes_catalogue_and_pictures(ucf, tmp_path):
+    out = tmp_path / "describe"
+    result = run_cli("data", "describe", ucf.spec, "--out", out, "--thumbs-per-class", "1")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(open(out / "catalogue.csv")))
+    assert len(rows) == 6 and {"path", "class", "split", "frames", "fps", "duration", "width", "height"} <= set(rows[0])
+    assert (out / "durations.png").stat().st_size > 1000
+    assert len(list((out / "thumbnails").rglob("*.jpg"))) == 4  # first + last, 1 video x 2 classes
+
+
+def test_lr_find_plots_and_suggests(ucf, tmp_path):
+    plot = tmp_path / "lr.png"
+    result = run_cli("lr-find", "--data", ucf.spec, "--model", "cnn3d_small", "--clip-len", "4", "--batch-size", "2",
+                     "--workers", "0", "--set", "data.resize=32", "--set", "data.crop_size=28", "--steps", "12",
+                     "--start", "1e-5", "--end", "10", "--out", plot)
+    assert result.returncode == 0, result.stderr
+    assert plot.stat().st_size > 1000
+    assert "suggested lr" in result.stdout + result.stderr or "no clear minimum" in result.stdout + result.stderr
