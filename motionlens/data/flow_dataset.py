@@ -97,17 +97,3 @@ def apply_modality(dataset: VideoClipDataset, modality: str, flow_root: str | os
     if dataclasses.is_dataclass(dataset.transform) and hasattr(dataset.transform, "flip_negates_channel"):
         dataset.transform = dataclasses.replace(dataset.transform, flip_negates_channel=FLOW_MODALITIES[modality])
     return dataset
-    if not flow_root:
-        raise MotionlensError(f"modality '{modality}' needs the extracted flow: set data.flow_root "
-                              "(--set data.flow_root=DIR) to the --out folder of `motionlens flow`")
-    if not os.path.isdir(flow_root):
-        raise MotionlensError(f"flow root not found: {flow_root} (extract it with `motionlens flow`)")
-    root = dataset.index.root
-    if not root:
-        raise MotionlensError("the index has no root folder, so videos cannot be paired with their flow; "
-                              "build it with data.index.build_index")
-    make = flow_decoder if modality == "flow" else rgb_flow_decoder
-    dataset.decoder = make(flow_root, root, size)
-    if dataclasses.is_dataclass(dataset.transform) and hasattr(dataset.transform, "flip_negates_channel"):
-        dataset.transform = dataclasses.replace(dataset.transform, flip_negates_channel=FLOW_MODALITIES[modality])
-    return dataset
