@@ -69,12 +69,13 @@ def load_index(data: DataConfig, show_progress: bool = True) -> VideoIndex:
     with progress_counter("indexing", enabled=show_progress, unit="videos") as report:
         index = build_index(data.data, split=data.split, annotations=data.annotations,
                             frames_fps=data.frames_fps, progress=report)
-    for line in index.report.lines():
-        console.print(f"[yellow]split files vs disk: {line}")
-    for path, reason in index.failures[:5]:
-        console.print(f"[yellow]unreadable, left out: {path}: {reason}")
-    if len(index.failures) > 5:
-        console.print(f"[yellow]... and {len(index.failures) - 5} more unreadable files (see `motionlens data check`)")
+    if show_progress:  # rank 0 only under DDP
+        for line in index.report.lines():
+            console.print(f"[yellow]split files vs disk: {line}")
+        for path, reason in index.failures[:5]:
+            console.print(f"[yellow]unreadable, left out: {path}: {reason}")
+        if len(index.failures) > 5:
+            console.print(f"[yellow]... and {len(index.failures) - 5} more unreadable files (see `motionlens data check`)")
     if not any(r.split == "val" for r in index.records) and any(r.split == "train" for r in index.records):
         index = index.with_val_split(data.val_fraction, seed=0)
     return index
