@@ -53,11 +53,11 @@ def models_command(pattern: str | None) -> None:
         if not names:
             raise MotionlensError(f"no model matches {pattern!r}; models: {', '.join(list_models())}")
     table = Table(
-        title="motionlens models", caption="GMACs: multiply-adds (1 MAC = 2 FLOPs) for one clip at the default input"
+        title="motionlens models", caption="GFLOPs as video papers count them (X3D-XS 0.6, R3D-18 40.7): multiply-adds, i.e. GMACs; 1 MAC = 2 FLOPs. One clip at the default input."
     )
     table.add_column("name", style="bold")
     table.add_column("params (M)", justify="right")
-    table.add_column("GMACs", justify="right")
+    table.add_column("GFLOPs (GMACs)", justify="right")
     table.add_column("input C×T×H×W", justify="right")
     table.add_column("weights")
     for name in names:
