@@ -34,7 +34,8 @@ def rgb_decoder(size: int | tuple[int, int] | None = None) -> Decoder:
     """Decode RGB frames of a record, resized while decoding when `size` is given."""
 
     def decode(record: VideoRecord, indices: list[int]) -> np.ndarray:
-        return read_frames(record.path, indices, size=size)
+        # An estimated frame count (no count in the container) may overshoot by a frame or two.
+        return read_frames(record.path, indices, size=size, clamp=record.frames_estimated)
 
     return decode
 

@@ -39,6 +39,7 @@ class VideoRecord:
     duration: float = 0.0
     width: int = 0
     height: int = 0
+    frames_estimated: bool = False  # the container stores no frame count; num_frames is duration x fps
 
     @property
     def first_frame(self) -> int:
@@ -225,7 +226,7 @@ def _probe_one(path: str, frames_fps: float) -> dict:
         return {"error": err.reason}
     except Exception as err:  # an unexpected decoder failure must not stop a 10,000-file index
         return {"error": f"{type(err).__name__}: {err}"}
-    return {k: getattr(info, k) for k in ("fps", "num_frames", "duration", "width", "height")}
+    return {k: getattr(info, k) for k in ("fps", "num_frames", "duration", "width", "height", "frames_estimated")}
 
 
 def probe_entries(

@@ -103,12 +103,18 @@ def count_frames(path: str | os.PathLike) -> int:
         return sum(1 for _ in container.decode(stream))
 
 
-def read_frames(path: str | os.PathLike, indices: Sequence[int], size: Size = None) -> np.ndarray:
+def read_frames(path: str | os.PathLike, indices: Sequence[int], size: Size = None,
+                clamp: bool = False) -> np.ndarray:
     """Frames `indices` of a video file or frame folder as uint8 `(T, H, W, C)`, in the order asked.
 
     Indices may repeat and be unsorted. `size` is a short side (int) or exact (H, W); frames are
-    resized while decoding. Raises VideoError naming the file for anything unreadable."""
+    resized while decoding. `clamp=True` reads indices past the end as the last frame, for frame
+    counts that `probe` could only estimate (WebM, MKV). Raises VideoError naming the file for
+    anything unreadable."""
     path = Path(path)
+    if clamp:
+        last = count_frames(path) - 1
+        indices = [min(int(i), last) for i in indices]
     wanted = sorted({int(i) for i in indices})
     if path.is_dir():
         files = frame_dir.list_frames(path)

@@ -62,3 +62,12 @@ def test_truncated_avi_is_a_video_error(make_video):
     path.write_bytes(data[: len(data) // 3])
     with pytest.raises(VideoError, match="t.avi"):
         read_frames(path, [55])
+
+
+def test_clamp_reads_past_an_estimated_end_as_the_last_frame(make_video):
+    path = make_video("est.webm", num_frames=20, fps=10)
+    full = sequential(path)
+    got = read_frames(path, [19, 20, 22], clamp=True)
+    np.testing.assert_array_equal(got, full[[19, 19, 19]])
+    with pytest.raises(VideoError, match="out of range"):
+        read_frames(path, [20])
