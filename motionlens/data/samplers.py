@@ -24,6 +24,16 @@ class ClipInfo(NamedTuple):
     indices: tuple[int, ...]  # frame numbers to decode, length clip_len
 
 
+def source_step(frame_stride: int, fps: float, target_fps: float | None) -> float:
+    """Source frames between consecutive clip frames: `frame_stride` frames at `target_fps`."""
+    return frame_stride * (fps / target_fps if target_fps else 1.0)
+
+
+def clip_offsets(clip_len: int, step: float) -> np.ndarray:
+    """(clip_len,) int64 frame offsets of a clip from its first frame: floor(i * step)."""
+    return np.floor(np.arange(clip_len) * step + 1e-6).astype(np.int64)
+
+
 @dataclass(frozen=True)
 class Span:
     first: int  # first usable frame of the video (or segment)
@@ -46,13 +56,13 @@ class ClipSampler:
 
     def step(self, fps: float) -> float:
         """Source frames between consecutive clip frames."""
-        return self.frame_stride * (fps / self.target_fps if self.target_fps else 1.0)
+        return source_step(self.frame_stride, fps, self.target_fps)
 
     def clip_span(self, fps: float) -> float:
         return (self.clip_len - 1) * self.step(fps) + 1
 
     def make(self, span: Span, offset: float, clip_index: int, num_clips: int) -> ClipInfo:
-        rel = np.floor(offset + np.arange(self.clip_len) * self.step(span.fps) + 1e-6).astype(np.int64)
+        rel = int(offset) + clip_offsets(self.clip_len, self.step(span.fps))
         rel = rel % max(span.num_frames, 1)  # loop short videos
         indices = tuple(int(span.first + r) for r in rel)
         return ClipInfo(indices[0], span.first + min(int(rel.max()), span.num_frames - 1), clip_index, num_clips, indices)

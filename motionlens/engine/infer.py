@@ -20,7 +20,6 @@ softmax scores.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 import warnings
@@ -34,6 +33,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..data.samplers import clip_offsets, source_step
 from ..data.transforms import scaled_stats
 from ..errors import MotionlensError
 from .events import events as find_events
@@ -62,7 +62,7 @@ class SlidingWindows:
     def __init__(self, clip_len: int, step: float, stride: int):
         if clip_len < 1 or step <= 0 or stride < 1:
             raise ValueError(f"need clip_len >= 1, step > 0, stride >= 1; got {clip_len}, {step}, {stride}")
-        self.rel = np.floor(np.arange(clip_len) * step + 1e-6).astype(np.int64)  # (T,) offsets in the window
+        self.rel = clip_offsets(clip_len, step)  # (T,) offsets in the window
         self.span = int(self.rel[-1]) + 1  # frames from a window's first to its last, inclusive
         self.stride = stride
         self.buffer: deque[np.ndarray] = deque(maxlen=self.span)
@@ -269,8 +269,7 @@ class VideoScores:
 
 def default_stride(pipe: Pipeline, fps: float) -> int:
     """Half a window span (8 frames for 16 consecutive frames), at least 1."""
-    step = pipe.frame_stride * (fps / pipe.target_fps if pipe.target_fps else 1.0)
-    span = math.floor((pipe.clip_len - 1) * step + 1e-6) + 1
+    span = int(clip_offsets(pipe.clip_len, source_step(pipe.frame_stride, fps, pipe.target_fps))[-1]) + 1
     return max(1, span // 2)
 
 
@@ -285,7 +284,7 @@ def score_video(predictor: Predictor, video: str | os.PathLike, stride: int | No
     begin = time.perf_counter()
     info: VideoInfo = probe(video)
     pipe = predictor.pipeline
-    step = pipe.frame_stride * (info.fps / pipe.target_fps if pipe.target_fps else 1.0)
+    step = source_step(pipe.frame_stride, info.fps, pipe.target_fps)
     windows = SlidingWindows(pipe.clip_len, step, stride or default_stride(pipe, info.fps))
     starts, ends, probs, logits, pending = [], [], [], [], []
 

@@ -29,6 +29,7 @@ from typing import IO, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from ..data.samplers import clip_offsets, source_step
 from ..errors import MotionlensError, VideoError
 from ..video.decode import Frame
 
@@ -344,8 +345,7 @@ def watch(source: str | int, predictor, rules: Sequence[AlertRule] = (), on_even
     live = is_live(source)
     fps = source_fps(source)
     pipe = predictor.pipeline
-    step = pipe.frame_stride * (fps / pipe.target_fps if pipe.target_fps else 1.0)
-    rel = np.floor(np.arange(pipe.clip_len) * step + 1e-6).astype(np.int64)
+    rel = clip_offsets(pipe.clip_len, source_step(pipe.frame_stride, fps, pipe.target_fps))
     pace = (not live) if realtime is None else (realtime and not live)
 
     def open_frames() -> Iterator[Frame]:

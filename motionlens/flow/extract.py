@@ -214,7 +214,7 @@ def _run(jobs: list[tuple], workers: int) -> Iterator[tuple[str, tuple[str, int 
             for future in as_completed(futures):
                 try:
                     yield futures[future], future.result()
-                except BrokenProcessPool as err:  # a worker died (out of memory, a crash in native code)
+                except BrokenProcessPool:  # a worker died (out of memory, a crash in native code)
                     yield futures[future], ("failed", "worker process died: out of memory, a crash in native code, "
                                                       "or a script calling this without `if __name__ == '__main__':`")
         except BaseException:

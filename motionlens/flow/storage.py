@@ -40,6 +40,7 @@ import numpy as np
 from ..errors import VideoError
 from ..video import VIDEO_EXTENSIONS, read_frames
 from ..video.decode import Size, output_size
+from ..video.frame_dir import read_image
 from ..video.writer import has_encoder
 
 DONE = "done"
@@ -188,19 +189,9 @@ def read_flow(flow_dir: str | os.PathLike, indices: Sequence[int], size: Size = 
         return np.ascontiguousarray(out)
     cache: dict[int, np.ndarray] = {}
     for i in {int(i) for i in indices}:
-        planes = [_read_gray(os.path.join(flow_dir, name), target) for name in flow_file_names(i)]
+        planes = [read_image(os.path.join(flow_dir, name), target, gray=True) for name in flow_file_names(i)]
         cache[i] = np.stack(planes, axis=-1)
     return np.stack([cache[int(i)] for i in indices]) if len(indices) else np.zeros((0, 0, 0, 2), np.uint8)
-
-
-def _read_gray(file: str, size: tuple[int, int] | None) -> np.ndarray:
-    data = np.fromfile(file, dtype=np.uint8) if os.path.isfile(file) else np.zeros(0, np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
-    if image is None:
-        raise VideoError(file, "missing or corrupt flow image")
-    if size is not None and image.shape != tuple(size):
-        image = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
-    return image
 
 
 def remove_partial(out_dir: Path) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator, NamedTuple, Sequence
 
 import av
+import cv2
 import numpy as np
 
 from ..errors import VideoError
@@ -51,6 +52,13 @@ class FrameTable:
 
     pts: np.ndarray  # (N,) int64, sorted
     keyframes: np.ndarray  # (K,) frame numbers of keyframes, sorted
+
+    def index_of(self, pts: int | None) -> int | None:
+        """Frame number of a timestamp, or None when no frame has it."""
+        if pts is None:
+            return None
+        i = int(np.searchsorted(self.pts, pts))
+        return i if i < len(self.pts) and self.pts[i] == pts else None
 
     def keyframe_before(self, index: int) -> int:
         k = int(np.searchsorted(self.keyframes, index, side="right")) - 1
@@ -119,9 +127,13 @@ def read_frames(path: str | os.PathLike, indices: Sequence[int], size: Size = No
     if path.is_dir():
         files = frame_dir.list_frames(path)
         _check_range(path, wanted, len(files))
-        first = frame_dir.read_image(files[wanted[0]]) if wanted else None
-        target = output_size(*first.shape[:2], size) if first is not None else None
-        decoded = {i: frame_dir.read_image(files[i], target) for i in wanted}
+        decoded: dict[int, np.ndarray] = {}
+        if wanted:  # the first image sets the output size for all
+            first = frame_dir.read_image(files[wanted[0]])
+            target = output_size(*first.shape[:2], size)
+            decoded[wanted[0]] = first if target is None else cv2.resize(first, (target[1], target[0]),
+                                                                          interpolation=cv2.INTER_LINEAR)
+            decoded.update({i: frame_dir.read_image(files[i], target) for i in wanted[1:]})
     else:
         decoded = _read_video(check_file(path), wanted, size)
     if not wanted:
@@ -153,7 +165,6 @@ def _read_video(path: Path, wanted: list[int], size: Size) -> dict[int, np.ndarr
 
 
 def _read_seeking(container, stream, table: FrameTable, wanted: list[int], size: Size) -> dict[int, np.ndarray]:
-    index_of_pts = {int(p): i for i, p in enumerate(table.pts)}
     wanted_set = set(wanted)
     out: dict[int, np.ndarray] = {}
     frames, last = None, -1
@@ -165,7 +176,7 @@ def _read_seeking(container, stream, table: FrameTable, wanted: list[int], size:
             container.seek(int(table.pts[keyframe]), stream=stream, backward=True, any_frame=False)
             frames, last = container.decode(stream), -1
         for frame in frames:
-            index = index_of_pts.get(frame.pts)
+            index = table.index_of(frame.pts)
             if index is None:
                 continue
             last = index

@@ -48,13 +48,16 @@ def _list_frames(path: str, prefix: str | None, _mtime: int) -> tuple[str, ...]:
     return tuple(os.path.join(path, name) for _, name in names)
 
 
-def read_image(file: str, size: tuple[int, int] | None = None) -> np.ndarray:
-    """One image as uint8 RGB (H, W, 3); `size` is (H, W), resized bilinearly."""
-    data = np.fromfile(file, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+def read_image(file: str, size: tuple[int, int] | None = None, gray: bool = False) -> np.ndarray:
+    """One image as uint8 RGB (H, W, 3), or (H, W) with `gray`; `size` is (H, W), resized bilinearly."""
+    data = np.fromfile(file, dtype=np.uint8) if os.path.isfile(file) else None
+    if data is None:
+        raise VideoError(file, "image file not found")
+    image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         raise VideoError(file, "cannot decode image (corrupt or not an image)")
-    image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    if not gray:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     if size is not None and (image.shape[0], image.shape[1]) != tuple(size):
         image = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
     return image

@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
 
@@ -17,7 +16,6 @@ from motionlens.data.synth import synthesize
 from motionlens.data.transforms import ClipTransform
 from motionlens.engine.checkpoint import load_checkpoint
 from motionlens.engine.train import fit
-from motionlens.errors import MotionlensError
 from tests.conftest import run_cli
 
 SMALL = ["data.clip_len=4", "data.resize=32", "data.crop_size=28", "data.batch_size=4", "data.num_workers=0",

@@ -48,6 +48,10 @@ def test_frame_folder(tmp_path):
     np.testing.assert_array_equal(got, frames[[11, 0, 5, 5]])
     assert count_frames(folder) == 12
     assert [f.index for f in iter_frames(folder)] == list(range(12))
+    assert read_frames(folder, [3, 4], size=6).shape == (2, 6, 8, 3)  # short side 6 of 48x64
+    (folder / "frame000004.png").write_bytes(b"")
+    with pytest.raises(VideoError, match=r"frame000004\.png: cannot decode image"):
+        read_frames(folder, [3])
 
 
 def test_out_of_range_names_file(make_video):
