@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import MotionlensError
@@ -58,57 +61,94 @@ def headline(metrics: dict) -> dict:
     return {k: metrics[k] for k in keys}
 
 
+@dataclass
+class Stream:
+    """One trained run, ready to evaluate: its checkpoint, config, model and pipeline."""
+
+    path: Path
+    state: dict
+    cfg: Any  # TrainConfig, with the caller's overrides
+    model: nn.Module
+    pipe: Any  # Pipeline
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.state["classes"])
+
+
+def load_stream(run_or_checkpoint: str | Path, data: str | None = None, annotations: str | None = None,
+                flow_root: str | Path | None = None, batch_size: int | None = None,
+                num_workers: int | None = None) -> Stream:
+    """A run folder or checkpoint as a Stream; `data`, `flow_root` etc. override what it trained with."""
+    from .. import config as config_mod
+    from ..config import TrainConfig
+    from .checkpoint import load_checkpoint, resolve_checkpoint, restore_model
+    from .pipeline import Pipeline
+
+    path = resolve_checkpoint(run_or_checkpoint)
+    state = load_checkpoint(path)
+    cfg = config_mod.from_dict(TrainConfig, state["config"])
+    updates: dict = {}
+    if data:
+        updates.update(data=data, annotations=annotations)
+    for key, value in (("flow_root", str(flow_root) if flow_root else None), ("batch_size", batch_size),
+                       ("num_workers", num_workers)):
+        if value is not None:
+            updates[key] = value
+    cfg = config_mod.merge(cfg, {"data": updates})
+    return Stream(path, state, cfg, restore_model(state), Pipeline.from_dict(state["pipeline"]))
+
+
+def predict_videos(stream: Stream, index, device, num_clips: int | None = None, num_crops: int | None = None,
+                   show_progress: bool = True, label: str = "") -> dict:
+    """Clip scores of `stream` on every video of `index` and their video-level summary (`metrics.summarize`)."""
+    from ..progress import progress_bar
+    from .pipeline import make_dataset, make_loader
+
+    data = stream.cfg.data
+    dataset = make_dataset(index, stream.pipe, train=False, data=data, num_clips=num_clips, num_crops=num_crops)
+    loader = make_loader(dataset, data.batch_size, False, data.num_workers, stream.cfg.seed, 0)
+    stream.model.to(device)
+    with progress_bar(len(loader), label or "evaluating", enabled=show_progress, unit="batch") as advance:
+        out = predict_clips(stream.model, loader, device, advance)
+    return summarize(out["probs"], out["labels"], out["videos"], len(stream.classes))
+
+
+def default_split(index) -> str:
+    """What evaluation reports on: the test split when the dataset has one, else val."""
+    return "test" if any(r.split == "test" for r in index.records) else "val"
+
+
 def evaluate_checkpoint(checkpoint: str | Path, data: str | None, out_dir: str | Path, split: str | None = None,
                         num_clips: int | None = None, num_crops: int | None = None, batch_size: int | None = None,
                         num_workers: int | None = None, device: str = "auto", show_progress: bool = True,
                         annotations: str | None = None) -> dict:
     """Evaluate a run folder or checkpoint on `data` (default: the data it was trained on) and write
     metrics.json, predictions.csv, confusion.png and report.html into `out_dir`."""
-    from .. import config as config_mod
-    from ..config import TrainConfig
-    from ..progress import progress_bar
     from ..report.html import write_report
     from ..report.plots import plot_confusion
-    from .checkpoint import load_checkpoint, resolve_checkpoint, restore_model
     from .distributed import DistInfo, pick_device
-    from .pipeline import Pipeline, load_index, make_dataset, make_loader
+    from .pipeline import load_index
 
-    ckpt_path = resolve_checkpoint(checkpoint)
-    state = load_checkpoint(ckpt_path)
-    cfg = config_mod.from_dict(TrainConfig, state["config"])
-    updates: dict = {"data": {}}
-    if data:
-        updates["data"]["data"] = data
-        updates["data"]["annotations"] = annotations
-    for key, value in (("batch_size", batch_size), ("num_workers", num_workers)):
-        if value is not None:
-            updates["data"][key] = value
-    cfg = config_mod.merge(cfg, updates)
+    stream = load_stream(checkpoint, data, annotations, batch_size=batch_size, num_workers=num_workers)
+    cfg, classes, ckpt_path = stream.cfg, stream.classes, stream.path
     index = load_index(cfg.data, show_progress=show_progress)
-    classes = list(state["classes"])
     if index.classes != classes:
         raise MotionlensError(f"the checkpoint has {len(classes)} classes but {cfg.data.data} has "
                               f"{len(index.classes)}; they must match ({classes[:3]}... vs {index.classes[:3]}...)")
-    split = split or ("test" if any(r.split == "test" for r in index.records) else "val")
+    split = split or default_split(index)
     subset = index.subset(split)
     if len(subset) == 0:
         raise MotionlensError(f"split '{split}' of {cfg.data.data} has no videos")
-
-    model = restore_model(state)
-    dev = pick_device(device, DistInfo())
-    model.to(dev)
-    pipe = Pipeline.from_dict(state["pipeline"])
-    dataset = make_dataset(subset, pipe, train=False, data=cfg.data, num_clips=num_clips, num_crops=num_crops)
-    loader = make_loader(dataset, cfg.data.batch_size, False, cfg.data.num_workers, cfg.seed, 0)
-    with progress_bar(len(loader), f"evaluating {split}", enabled=show_progress, unit="batch") as advance:
-        out = predict_clips(model, loader, dev, advance)
-    metrics = summarize(out["probs"], out["labels"], out["videos"], len(classes))
+    num_crops = num_crops or cfg.data.eval_crops
+    metrics = predict_videos(stream, subset, pick_device(device, DistInfo()), num_clips, num_crops, show_progress,
+                             f"evaluating {split}")
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = {**headline(metrics), "split": split, "checkpoint": str(ckpt_path),
-              "clips_per_video": dataset.sampler.num_clips if hasattr(dataset.sampler, "num_clips") else 1,
-              "crops_per_clip": num_crops or cfg.data.eval_crops,
+              "clips_per_video": metrics["num_clips"] // max(metrics["num_videos"] * num_crops, 1),
+              "crops_per_clip": num_crops,
               "per_class_accuracy": dict(zip(classes, metrics["per_class_accuracy"]))}
     (out_dir / "metrics.json").write_text(json.dumps(result, indent=2))
     write_predictions(out_dir / "predictions.csv", subset.records, classes, metrics)

@@ -10,12 +10,12 @@ fused accuracy side by side.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import MotionlensError
+from .evaluate import default_split, load_stream, predict_videos
 
 DEFAULT_GRID = np.round(np.linspace(0.0, 1.0, 21), 2)  # steps of 0.05
 
@@ -56,61 +56,6 @@ def tune_fusion_weight(p_spatial: np.ndarray, p_temporal: np.ndarray, labels: np
     run = min(runs, key=lambda r: (distance(r), grid[r[0]]))
     middle = run[(len(run) - 1) // 2: len(run) // 2 + 1]  # one index, or the two middle ones
     return float(min(grid[middle], key=lambda w: (abs(w - 0.5), w)))
-
-
-@dataclass
-class Stream:
-    """One trained run, ready to evaluate: its checkpoint, config, model and pipeline."""
-
-    path: Path
-    state: dict
-    cfg: object  # TrainConfig
-    model: object  # nn.Module
-    pipe: object  # Pipeline
-
-    @property
-    def classes(self) -> list[str]:
-        return list(self.state["classes"])
-
-
-def load_stream(run_or_checkpoint: str | Path, data: str | None = None, annotations: str | None = None,
-                flow_root: str | Path | None = None, batch_size: int | None = None,
-                num_workers: int | None = None) -> Stream:
-    """A run folder or checkpoint as a Stream; `data`, `flow_root` etc. override what it trained with."""
-    from .. import config as config_mod
-    from ..config import TrainConfig
-    from .checkpoint import load_checkpoint, resolve_checkpoint, restore_model
-    from .pipeline import Pipeline
-
-    path = resolve_checkpoint(run_or_checkpoint)
-    state = load_checkpoint(path)
-    cfg = config_mod.from_dict(TrainConfig, state["config"])
-    updates: dict = {}
-    if data:
-        updates.update(data=data, annotations=annotations)
-    for key, value in (("flow_root", str(flow_root) if flow_root else None), ("batch_size", batch_size),
-                       ("num_workers", num_workers)):
-        if value is not None:
-            updates[key] = value
-    cfg = config_mod.merge(cfg, {"data": updates})
-    return Stream(path, state, cfg, restore_model(state), Pipeline.from_dict(state["pipeline"]))
-
-
-def predict_videos(stream: Stream, index, device, num_clips: int | None = None, num_crops: int | None = None,
-                   show_progress: bool = True, label: str = "") -> dict:
-    """Clip scores of `stream` on every video of `index` and their video-level summary (`metrics.summarize`)."""
-    from ..progress import progress_bar
-    from .evaluate import predict_clips
-    from .metrics import summarize
-    from .pipeline import make_dataset, make_loader
-
-    data = stream.cfg.data
-    dataset = make_dataset(index, stream.pipe, train=False, data=data, num_clips=num_clips, num_crops=num_crops)
-    loader = make_loader(dataset, data.batch_size, False, data.num_workers, stream.cfg.seed, 0)
-    stream.model.to(device)
-    with progress_bar(len(loader), label or "evaluating", enabled=show_progress, unit="batch") as advance:
-        out = predict_clips(stream.model, loader, device, advance)
-    return summarize(out["probs"], out["labels"], out["videos"], len(stream.classes))
 
 
 def _aligned(a: dict, b: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -157,7 +102,7 @@ def evaluate_fusion(rgb_run: str | Path, flow_run: str | Path, data: str | None 
     if index.classes != classes:
         raise MotionlensError(f"the runs have {len(classes)} classes but {spatial.cfg.data.data} has "
                               f"{len(index.classes)}; they must match")
-    split = split or ("test" if any(r.split == "test" for r in index.records) else "val")
+    split = split or default_split(index)
     if not len(index.subset(split)) or not len(index.subset("val")):
         raise MotionlensError(f"split '{split}' or 'val' of {spatial.cfg.data.data} has no videos")
     dev = pick_device(device, DistInfo())

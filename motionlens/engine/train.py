@@ -20,10 +20,23 @@ from ..config import OptimConfig, TrainConfig
 from ..errors import ConfigError, MotionlensError
 from ..progress import console, progress_bar
 from . import distributed
-from .checkpoint import load_checkpoint, resolve_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import (
+    load_checkpoint,
+    resolve_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from .evaluate import predict_clips
 from .metrics import summarize
-from .pipeline import MODALITY_CHANNELS, load_index, make_dataset, make_loader, resolve_pipeline, train_drops_last
+from .pipeline import (
+    MODALITY_CHANNELS,
+    load_index,
+    make_dataset,
+    make_loader,
+    resolve_pipeline,
+    train_drops_last,
+)
 
 log = logging.getLogger(__name__)
 
