@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 import torch
@@ -42,17 +41,3 @@ def test_size_and_compute_match_the_paper():
     assert summary["params_m"] == pytest.approx(3.79, abs=0.01)  # PyTorchVideo: 3.79M
     assert summary["gmacs"] == pytest.approx(0.60, abs=0.02)  # X3D paper: 0.6 GFLOPs (multiply-adds)
     assert summary["input"] == (3, 4, 160, 160)
-
-
-def test_one_clip_is_faster_than_real_time(x3d):
-    # 4 frames at stride 8 span 32 frames, 1.28 s of 25 fps video: one clip per 1.28 s is real time
-    # (the default stride 12 gives more slack). Loose on purpose: CI machines are shared.
-    x = torch.randn(1, 3, 4, 160, 160)
-    with torch.inference_mode():
-        x3d(x)
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            x3d(x)
-            times.append(time.perf_counter() - start)
-    assert min(times) < 1.28  # the fastest run: robust to other jobs sharing the CPU
