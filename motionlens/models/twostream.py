@@ -59,7 +59,7 @@ default_cfgs = {
     "temporal_resnet50": {
         tag: _flow_cfg(cfg, "temporal_resnet50", clip_len=10) for tag, cfg in IMAGENET_CFGS["resnet2d_50"].items()
     },
-    "temporal_3d": {"": _flow_cfg(ModelCfg(name="temporal_3d"), "temporal_3d")},
+    "temporal_3d": {"": _flow_cfg(ModelCfg(name="temporal_3d", decoder_resize_ok=True), "temporal_3d")},
     "temporal_r3d_18": {"kinetics400": _flow_cfg(_video_resnet_cfgs["r3d_18"]["kinetics400"], "temporal_r3d_18")},
     # Geometry and statistics are replaced by the streams' own when a model is built.
     "twostream": {

@@ -19,7 +19,9 @@ from .registry import register_model
 
 default_cfgs = {
     "x3d_xs": {
-        # PyTorchVideo's X3D-XS recipe: 4 frames every 12, short side 182; 160 is the training crop.
+        # PyTorchVideo's hub transform for X3D-XS: the frames of a 4 x 12 / 30 = 1.6 s clip at the
+        # video's own rate, 4 of them evenly spread (UniformTemporalSubsample), /255, mean/std 0.45/0.225,
+        # short side 182 (bilinear, no antialias), centre crop 182.
         # No published sha256 for this file, so the download is not hash-checked.
         "kinetics400": weights_cfg(
             ModelCfg(
@@ -27,10 +29,21 @@ default_cfgs = {
                 mean=PTV_KINETICS_MEAN,
                 std=PTV_KINETICS_STD,
                 resize=182,
-                crop_size=160,
+                antialias=False,
+                crop_size=182,
                 clip_len=4,
                 frame_stride=12,
+                clip_seconds=4 * 12 / 30,
+                eval_clips=10,
+                eval_crops=3,
                 label_names=kinetics400_names(),
+                source=(
+                    "pytorch/hub facebookresearch_pytorchvideo_x3d.md: model_transform_params x3d_xs side_size 182, "
+                    "crop_size 182, num_frames 4, sampling_rate 12, frames_per_second 30, mean 0.45, std 0.225; "
+                    "UniformTemporalSubsample, Lambda(x/255), NormalizeVideo, ShortSideScale, CenterCropVideo; "
+                    "clip_duration = num_frames * sampling_rate / frames_per_second; "
+                    "EncodedVideo.get_clip(start, start + clip_duration)"
+                ),
             ),
             "kinetics400",
             "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics/X3D_XS.pyth",
