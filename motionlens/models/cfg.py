@@ -70,7 +70,7 @@ class ModelCfg:
         """The input contract as short human strings, one per aspect (for tables and docs)."""
         rate = f"{self.frame_rate:g} fps" if self.frame_rate else "native fps"
         if self.clip_seconds:
-            clip = f"{self.clip_len} frames evenly over {self.clip_seconds:g} s"
+            clip = f"{self.clip_len} frames evenly over {self.clip_seconds:g} s (nominally every {self.frame_stride} at 30 fps)"
         else:
             clip = f"{self.clip_len} frames, every {self.frame_stride}"
         size = "x".join(map(str, self.resize)) if isinstance(self.resize, tuple) else f"short side {self.resize}"
@@ -82,7 +82,8 @@ class ModelCfg:
             "resize": resize,
             "crop": f"centre {self.crop_size}",
             "values": f"{self.channel_order} {scale}, mean ({stats(self.mean)}), std ({stats(self.std)})",
-            "eval": f"{self.eval_clips} clip(s) x {self.eval_crops} crop(s)",
+            "eval": (f"{self.eval_clips} clip(s)" if self.eval_clips else "every non-overlapping clip")
+            + f" x {self.eval_crops} crop(s)",
         }
 
 

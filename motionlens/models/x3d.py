@@ -3,7 +3,8 @@
 Same module tree and state_dict keys as PyTorchVideo's ``create_x3d`` (``blocks.0`` stem,
 ``blocks.1-4`` residual stages, ``blocks.5`` head), so PyTorchVideo's Kinetics-400 ``X3D_XS.pyth``
 loads with ``strict=True`` (its ``model_state`` wrapper is unwrapped by the loader). The head's
-fixed-size average pool is adaptive here, which equals it at the default 4x160x160 input.
+(4, 5, 5) average pool is followed, as there, by post_conv + ReLU per window and an average, so
+inputs larger than 4x160x160 (the hub's 182 px) give PyTorchVideo's outputs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import math
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .base import VideoClassifier, init_weights
 from .cfg import PTV_KINETICS_MEAN, PTV_KINETICS_STD, ModelCfg, kinetics400_names, weights_cfg
@@ -156,13 +158,17 @@ class ProjectedPool(nn.Module):
         self.pre_conv = nn.Conv3d(dim_in, dim_inner, 1, bias=False)
         self.pre_norm = nn.BatchNorm3d(dim_inner)
         self.pre_act = nn.ReLU(inplace=True)
-        self.pool = nn.AdaptiveAvgPool3d(1)
+        self.kernel = (4, 5, 5)
         self.post_conv = nn.Conv3d(dim_inner, dim_out, 1, bias=False)
         self.post_act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool(self.pre_act(self.pre_norm(self.pre_conv(x))))  # (B, dim_inner, 1, 1, 1)
-        return self.post_act(self.post_conv(x))  # (B, dim_out, 1, 1, 1)
+        x = self.pre_act(self.pre_norm(self.pre_conv(x)))  # (B, dim_inner, T, H/32, W/32)
+        # PyTorchVideo pools with a fixed (4, 5, 5) window (the 4x160x160 training input) and
+        # averages only after post_conv + ReLU: at the hub's 182 px input that is 2x2 windows.
+        kernel = tuple(min(k, n) for k, n in zip(self.kernel, x.shape[-3:]))
+        x = self.post_act(self.post_conv(F.avg_pool3d(x, kernel, stride=1)))  # (B, dim_out, t, h, w)
+        return x.mean(dim=(2, 3, 4), keepdim=True)  # (B, dim_out, 1, 1, 1)
 
 
 class Head(nn.Module):
