@@ -58,7 +58,7 @@ def models_command(pattern: str | None, show_weights: bool) -> None:
         Console().print(weights_table(names))
         return
     table = Table(
-        title="motionlens models", caption="GFLOPs as video papers count them (X3D-XS 0.6, R3D-18 40.7): multiply-adds, i.e. GMACs; 1 MAC = 2 FLOPs. One clip at the default input."
+        title="motionlens models", caption="GFLOPs as video papers count them (X3D-XS 0.6 at 160 px, R3D-18 40.7): multiply-adds, i.e. GMACs; 1 MAC = 2 FLOPs. One clip at the default input."
     )
     table.add_column("name", style="bold")
     table.add_column("params (M)", justify="right")
