@@ -47,7 +47,9 @@ def _spatial_cfgs(name: str, resnet: str) -> dict[str, ModelCfg]:
 
 
 def _flow_cfg(cfg: ModelCfg, name: str, **changes) -> ModelCfg:
-    return replace(cfg, name=name, mean=FLOW_MEAN, std=FLOW_STD, in_chans=2, **changes)
+    # Flow images (x, y) quantised to uint8: the RGB weights only initialise the stream.
+    return replace(cfg, name=name, mean=FLOW_MEAN, std=FLOW_STD, in_chans=2, channel_order="flow x, y",
+                   round_resized=False, **changes)
 
 
 default_cfgs = {
