@@ -1,7 +1,10 @@
 """VideoClipDataset = index + sampler + decoder + transform.
 
 Each item is one video: the sampler picks its clips, the decoder reads the union of their frames
-in one pass, and the transform turns each clip into model input. A sample is a dict:
+in one pass, and the transform turns each clip into model input. When the weights' contract
+resamples (`frame_rate`, torchvision's 15 fps) the sampler runs on the resampled video, whose
+frames map to source frames by `resample_indices` over the file's frame times; with
+`clip_seconds` (X3D) each clip spreads its frames evenly over that many seconds. A sample is a dict:
 
     {"video": float (K, C, T, H, W), "label": int, "video_index": int,
      "clip_index": int64 (K,), "failures": int}

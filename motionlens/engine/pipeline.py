@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ from ..data.samplers import make_sampler
 from ..data.resample import frames_in_seconds, resample_indices, uniform_offsets
 from ..data.transforms import ClipTransform, scaled_stats
 from ..errors import ConfigError, MotionlensError
+from ..models.cfg import ModelCfg
 from ..progress import console, progress_counter
 from .distributed import DistInfo
 
@@ -68,19 +69,18 @@ class Pipeline:
         return np.arange(self.clip_len, dtype=np.int64) * self.frame_stride
 
 
-def resolve_pipeline(data: DataConfig, model_cfg) -> Pipeline:
+def resolve_pipeline(data: DataConfig, model_cfg: ModelCfg) -> Pipeline:
     """Data config values where set, else the model's weights contract."""
-    mean, std = scaled_stats(model_cfg.mean, model_cfg.std, getattr(model_cfg, "input_scale", 1.0))
+    mean, std = scaled_stats(model_cfg.mean, model_cfg.std, model_cfg.input_scale)
     resize = data.resize if data.resize is not None else model_cfg.resize
     target = data.target_fps
     if isinstance(target, str) and target != "native":
         raise ConfigError(f"data.target_fps must be a number, native, or unset (the weights' rate), got {target!r}")
-    target_fps = getattr(model_cfg, "frame_rate", None) if target is None else None if target == "native" else float(target)
+    target_fps = model_cfg.frame_rate if target is None else None if target == "native" else float(target)
     # PyTorchVideo's clip_seconds (X3D) only holds while the weights' own timing is kept.
     timing_changed = data.clip_len is not None or data.frame_stride is not None or target is not None
-    clip_seconds = data.clip_seconds if data.clip_seconds or timing_changed else getattr(model_cfg, "clip_seconds", None)
-    decoder_resize = bool(getattr(data, "decoder_resize", False))
-    if decoder_resize and not getattr(model_cfg, "decoder_resize_ok", True):
+    clip_seconds = data.clip_seconds if data.clip_seconds or timing_changed else model_cfg.clip_seconds
+    if data.decoder_resize and not model_cfg.decoder_resize_ok:
         raise ConfigError(
             f"data.decoder_resize: the {model_cfg.tag or 'default'} weights of {model_cfg.name} were trained on "
             f"frames resized by {model_cfg.interpolation} interpolation (antialias {model_cfg.antialias}); "
@@ -93,18 +93,16 @@ def resolve_pipeline(data: DataConfig, model_cfg) -> Pipeline:
         crop_size=data.crop_size or model_cfg.crop_size,
         mean=tuple(mean), std=tuple(std), modality=data.modality,
         clip_seconds=clip_seconds,
-        interpolation=getattr(model_cfg, "interpolation", "bilinear"),
-        antialias=getattr(model_cfg, "antialias", False),
-        round_resized=getattr(model_cfg, "round_resized", False),
-        channel_order=getattr(model_cfg, "channel_order", "RGB"),
-        decoder_resize=decoder_resize,
+        interpolation=model_cfg.interpolation,
+        antialias=model_cfg.antialias,
+        round_resized=model_cfg.round_resized,
+        channel_order=model_cfg.channel_order,
+        decoder_resize=data.decoder_resize,
     )
 
 
 def resolved_data(data: DataConfig, pipe: Pipeline) -> DataConfig:
     """`data` with the pipeline's timing and geometry written in, so a run's config.yaml shows them."""
-    from dataclasses import replace
-
     resize = list(pipe.resize) if isinstance(pipe.resize, tuple) else pipe.resize
     return replace(data, clip_len=pipe.clip_len, frame_stride=pipe.frame_stride,
                    target_fps=pipe.target_fps if pipe.target_fps else "native", resize=resize,
@@ -211,7 +209,7 @@ def clip_input(video: str | os.PathLike, cfg_or_model, start_sec: float = 0.0) -
 
 def as_pipeline(cfg_or_model) -> Pipeline:
     """A Pipeline from a Pipeline, a ModelCfg, a model with a `cfg`, or a model name."""
-    from ..models import ModelCfg, get_model_cfg
+    from ..models import get_model_cfg
 
     if isinstance(cfg_or_model, Pipeline):
         return cfg_or_model
