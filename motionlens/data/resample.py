@@ -6,7 +6,8 @@ video yields `floor(num_frames * 15 / fps)` frames. `resample_indices` states th
 real frame times, so it also holds for variable frame rate: output frame k, at time `k / rate`
 after the first frame, is the frame on screen then (the last frame shown at or before it), and
 only output frames whose whole display period lies inside the video are kept. For a constant
-frame rate the two are the same frames.
+frame rate the two are the same frames, except that for a whole-number ratio (30 to 15 fps)
+torchvision slices `[::2]` and so keeps one more frame at the end of an odd-length video.
 """
 
 from __future__ import annotations
