@@ -26,8 +26,10 @@ class DataConfig:
     val_fraction: float = 0.1  # stratified, seeded share of train held out for validation when the layout has no val split
     clip_len: int | None = None  # frames per clip; None = the model's default
     frame_stride: int | None = None  # take every n-th frame; None = the model's default
-    target_fps: float | None = None  # resample every video to this rate first (None = native fps)
-    resize: int | None = None  # short side before cropping; None = the model's default
+    clip_seconds: float | None = None  # spread clip_len frames evenly over this many seconds (PyTorchVideo); None = the weights' choice
+    target_fps: float | str | None = None  # resample every video to this rate first; native = the video's own; None = the weights' rate
+    resize: int | list[int] | None = None  # short side (or [H, W]) before cropping; None = the weights' resize
+    decoder_resize: bool = False  # resize while decoding (faster, other pixels); only where the weights' contract allows it
     crop_size: int | None = None  # square crop; None = the model's default
     train_sampler: str = "random"  # random | tsn | uniform
     hflip: bool = True  # random horizontal flips in training; turn off when classes depend on direction (left vs right)

@@ -16,7 +16,7 @@ DEMO_MOTIONS = ("move_left", "move_right", "rotate_cw", "rotate_ccw")
 # Small clips (videos are resized to 64 px while decoding): what trains in minutes on 2 CPU cores. Flips are off because they
 # would turn "move left" into "move right"; frame differences (TSN's RGB-diff) speed up learning motion.
 DEMO_RECIPE = {
-    "data": {"clip_len": 8, "frame_stride": 2, "resize": 64, "crop_size": 56, "hflip": False,
+    "data": {"clip_len": 8, "frame_stride": 2, "resize": 64, "crop_size": 56, "hflip": False, "decoder_resize": True,
              "modality": "rgb_diff", "batch_size": 8, "num_workers": 2, "eval_clips": 3},
     "model": {"name": "cnn3d_small"},
     "optim": {"optimizer": "adamw", "lr": 0.003, "weight_decay": 0.01, "scheduler": "cosine"},

@@ -40,7 +40,9 @@ def model_summary(name: str) -> dict:
     default=None,
     help="Only models whose name contains this text (or matches a glob like 'r*_18').",
 )
-def models_command(pattern: str | None) -> None:
+@click.option("--weights", "show_weights", is_flag=True,
+              help="Show each weights file's full input contract (frame rate, clip, resize, crop, values) and its source.")
+def models_command(pattern: str | None, show_weights: bool) -> None:
     """List the model zoo: parameters, compute at the default input, input size and pretrained weights."""
     from rich.console import Console
     from rich.table import Table
@@ -52,8 +54,11 @@ def models_command(pattern: str | None) -> None:
         names = list_models(pattern) if any(c in pattern for c in "*?[") else [n for n in names if pattern in n]
         if not names:
             raise MotionlensError(f"no model matches {pattern!r}; models: {', '.join(list_models())}")
+    if show_weights:
+        Console().print(weights_table(names))
+        return
     table = Table(
-        title="motionlens models", caption="GFLOPs as video papers count them (X3D-XS 0.6, R3D-18 40.7): multiply-adds, i.e. GMACs; 1 MAC = 2 FLOPs. One clip at the default input."
+        title="motionlens models", caption="GFLOPs as video papers count them (X3D-XS 0.6 at 160 px, R3D-18 40.7): multiply-adds, i.e. GMACs; 1 MAC = 2 FLOPs. One clip at the default input."
     )
     table.add_column("name", style="bold")
     table.add_column("params (M)", justify="right")
@@ -70,6 +75,36 @@ def models_command(pattern: str | None) -> None:
             ", ".join(row["weights"]) or "-",
         )
     Console().print(table)
+
+
+def weights_rows(names: list[str]) -> list[dict[str, str]]:
+    """One row per weights file of the models `names`: its input contract and where it comes from."""
+    from ..models import get_weights
+
+    rows = []
+    for name in names:
+        for tag, cfg in get_weights(name).items():
+            rows.append({"model": name, "weights": tag, "classes": str(cfg.num_classes),
+                         "download": "yes" if cfg.url else "by path", **cfg.contract(), "source": cfg.source})
+    return rows
+
+
+def weights_table(names: list[str]):
+    """Each weights file as a small two-column table (aspect, value): readable at any width."""
+    from rich.console import Group
+    from rich.table import Table
+
+    tables = []
+    for row in weights_rows(names):
+        table = Table(title=f"{row['model']} · {row['weights']}", title_justify="left", show_header=False)
+        table.add_column("aspect", style="bold")
+        table.add_column("value", overflow="fold")
+        for key in ("classes", "download", "time", "resize", "crop", "values", "eval", "source"):
+            table.add_row(key, row[key])
+        tables.append(table)
+    if not tables:
+        raise MotionlensError(f"no pretrained weights for {', '.join(names)}")
+    return Group(*tables, "Files loaded by path get the contract of the weights they match (by class count).")
 
 
 COMMANDS = [models_command]

@@ -189,17 +189,29 @@ def parse_kinetics(root: Path, split: int = 1, annotations=None) -> Parsed:
                     raise MotionlensError(f"{csv_path}: malformed row {row}") from None
                 stem = f"{row['youtube_id']}_{start:06d}_{end:06d}"
                 label = (row.get("label") or "").strip()
+                if label:  # every listed class counts, downloaded or not: indices must not shift
+                    labels.add(label)
                 path = disk.find(stem, label)
                 if path is None:
                     report.listed_missing.append(stem)
                     continue
                 used.add(path)
-                if label:
-                    labels.add(label)
                 entries.append(Entry(path, label, split_from_name(row.get("split") or csv_path.stem) or "train", video_id=stem))
-    classes = sorted(labels)
+    classes = kinetics_classes(labels)
     report.unlisted = sorted(_rel(p, root) for p in disk.paths if p not in used)
     return Parsed("kinetics", entries, classes, report)
+
+
+def kinetics_classes(labels: set[str]) -> list[str]:
+    """Class order of a Kinetics dataset: the official Kinetics-400 list (the label indices of
+    every Kinetics-400 head) when the CSV labels are Kinetics-400 names, so that a partial
+    download or a subset CSV cannot shift indices; otherwise (Kinetics-600/700) the CSV's labels, sorted."""
+    from ..labels import kinetics400_classes
+
+    official = kinetics400_classes()
+    if labels and labels <= set(official):
+        return official
+    return sorted(labels)
 
 
 def _is_kinetics_csv(path: Path) -> bool:

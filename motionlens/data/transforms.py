@@ -1,8 +1,10 @@
 """Clip transforms on float `(C, T, H, W)` tensors.
 
 `to_tensor` is the one place where decoder output (uint8 `(T, H, W, C)`) becomes the model
-layout. Resize and crops follow torchvision's video presets (bilinear, no antialias, its size
-and centre-crop rounding), so with the same parameters the results are equal to theirs.
+layout, and `resize` is the one place where clips are resized: decoders hand over frames as
+stored, so frame folders and videos give the same tensor for the same frames. Interpolation,
+antialias and rounding come from the weights' contract (`ModelCfg`); sizes and centre crops
+follow torchvision's rounding, which Hara's and PyTorchVideo's code share.
 Randomness comes from torch's global generator, which DataLoader seeds per worker.
 """
 
@@ -34,14 +36,23 @@ def resized_size(height: int, width: int, size: int | Sequence[int]) -> tuple[in
     return int(size[0]), int(size[1])
 
 
-def resize(clip: torch.Tensor, size: int | Sequence[int]) -> torch.Tensor:
-    """Bilinear resize of `(C, T, H, W)`: int = short side, (H, W) = exact."""
+def resize(clip: torch.Tensor, size: int | Sequence[int], interpolation: str = "bilinear",
+           antialias: bool = False, round_resized: bool = False) -> torch.Tensor:
+    """Resize `(C, T, H, W)` [0, 1] frames: int = short side, (H, W) = exact.
+
+    `antialias=False` is torchvision's video preset; `antialias=True` matches PIL's resampling
+    (Hara's `Scale`). `round_resized=True` rounds to whole grey levels, as resizing uint8
+    images does (torchvision's preset on uint8 tensors, PIL)."""
     h, w = resized_size(clip.shape[-2], clip.shape[-1], size)
     if (h, w) == tuple(clip.shape[-2:]):
         return clip
-    x = clip.transpose(0, 1)  # (T, C, H, W): frames as a batch
-    x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=False)
-    return x.transpose(0, 1).contiguous()
+    if interpolation not in ("bilinear", "bicubic"):
+        raise ValueError(f"interpolation must be bilinear or bicubic, got {interpolation!r}")
+    x = clip.transpose(0, 1) * 255.0  # (T, C, H, W): frames as a batch, in grey levels
+    x = F.interpolate(x, size=(h, w), mode=interpolation, align_corners=False, antialias=antialias)
+    if round_resized:
+        x = x.round_().clamp_(0, 255)
+    return x.div_(255.0).transpose(0, 1).contiguous()
 
 
 def crop(clip: torch.Tensor, top: int, left: int, height: int, width: int) -> torch.Tensor:
@@ -156,6 +167,10 @@ class ClipTransform:
     resized_crop: bool = False
     flip_negates_channel: int | None = None  # flow x-component changes sign under a flip
     frame_differences: bool = False  # append RGB differences (modality "rgb_diff")
+    interpolation: str = "bilinear"
+    antialias: bool = False
+    round_resized: bool = False
+    channel_order: str = "RGB"  # "BGR" reverses the channels of RGB frames
 
     def __call__(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
         clip = self._transform(frames)
@@ -163,11 +178,14 @@ class ClipTransform:
 
     def _transform(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
         clip = to_tensor(frames) if not torch.is_tensor(frames) or frames.dtype == torch.uint8 else frames
+        if self.channel_order == "BGR" and clip.shape[0] == 3:
+            clip = clip.flip(0)
+        clip = resize(clip, self.resize, self.interpolation, self.antialias, self.round_resized)
         if self.train:
             if self.resized_crop:
-                clip = random_resized_crop(resize(clip, self.resize), self.crop_size)
+                clip = random_resized_crop(clip, self.crop_size)
             else:
-                clip = random_crop(resize(clip, self.resize), self.crop_size)
+                clip = random_crop(clip, self.crop_size)
             if self.flip and torch.rand(()) < 0.5:
                 clip = hflip(clip)
                 if self.flip_negates_channel is not None:
@@ -175,7 +193,6 @@ class ClipTransform:
             if self.jitter and clip.shape[0] == 3:
                 clip = color_jitter(clip)
             return normalize(clip, self.mean, self.std)
-        clip = resize(clip, self.resize)
         if self.num_crops == 3:
             return normalize(three_crop(clip, self.crop_size), self.mean, self.std)
         if self.num_crops != 1:

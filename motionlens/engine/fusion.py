@@ -10,12 +10,15 @@ fused accuracy side by side.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import MotionlensError
 from .evaluate import default_split, load_stream, predict_videos
+
+log = logging.getLogger(__name__)
 
 DEFAULT_GRID = np.round(np.linspace(0.0, 1.0, 21), 2)  # steps of 0.05
 
@@ -193,6 +196,12 @@ def load_twostream(rgb_run: str | Path, flow_run: str | Path, weight: float = 0.
     model = TwoStream(spatial.model, temporal.model, weight)
     # The setter takes statistics and geometry from the streams.
     model.cfg = for_model(get_model_cfg("twostream"), model.num_classes, model.in_chans)
+    # One transform feeds both streams: the temporal run's timing and resize numerics win.
+    differ = [k for k in ("target_fps", "clip_seconds", "interpolation", "antialias", "round_resized", "channel_order")
+              if getattr(spatial.pipe, k) != getattr(temporal.pipe, k)]
+    if differ:
+        log.warning("the RGB run was trained with other %s than the flow run; the two-stream model uses the flow "
+                    "run's (%s)", ", ".join(differ), ", ".join(f"{k}={getattr(temporal.pipe, k)}" for k in differ))
     pipe = replace(temporal.pipe, mean=tuple(spatial.pipe.mean) + tuple(temporal.pipe.mean),
                    std=tuple(spatial.pipe.std) + tuple(temporal.pipe.std), modality="rgb+flow")
     return model.eval(), pipe

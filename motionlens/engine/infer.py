@@ -1,6 +1,10 @@
 """Action recognition on whole videos of any length: sliding windows, streamed.
 
-A video is decoded once, frame by frame, at the pipeline's resize. A ring buffer keeps only the
+A video is decoded once, frame by frame, as stored (the transform does the one resize). When the
+pipeline resamples (`target_fps`, e.g. the 15 fps of torchvision's weights), only the frames of
+the resampled video (`resample_indices` over the file's frame times) reach the windows, exactly
+as in training and evaluation; with `clip_seconds` (X3D) each window spreads its frames evenly
+over that many seconds. Window and segment frame numbers stay those of the source video. A ring buffer keeps only the
 frames the next window needs (at most one window span), each window becomes a clip exactly as in
 evaluation (centre crop, normalise), and windows are scored in batches. The result for a video:
 
@@ -9,8 +13,8 @@ evaluation (centre crop, normalise), and windows are scored in batches. The resu
                    "top_k": [[label, score], ...], "window": [first, last]}, ...],
      "events": [...]}  # only with a threshold
 
-Windows are `clip_len` frames taken every `frame_stride` frames (at `target_fps` when set, as the
-clip samplers do), `stride` frames apart, the last one aligned to the end of the video. Each
+Windows are `clip_len` frames taken every `frame_stride` frames (of the resampled video when
+`target_fps` is set, as the dataset does), `stride` source frames apart, the last one aligned to the end of the video. Each
 window owns the frames nearer its centre than any other window's, so segments tile
 `[0, frames)`: `end_frame` is exclusive and the next segment starts there. `window` is the first
 and last frame the window read. Video-level label and score come from the mean of the windows'
@@ -34,7 +38,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..data.samplers import clip_offsets, source_step
-from ..data.transforms import scaled_stats
 from ..errors import MotionlensError
 from .events import events as find_events
 from .events import smooth_scores
@@ -59,10 +62,11 @@ class SlidingWindows:
     (as `ClipSampler.make` does). Frame numbers within a window are
     `start + floor(i * step)`, `step` in source frames (`frame_stride * fps / target_fps`)."""
 
-    def __init__(self, clip_len: int, step: float, stride: int):
+    def __init__(self, clip_len: int, step: float, stride: int, offsets: np.ndarray | None = None):
         if clip_len < 1 or step <= 0 or stride < 1:
             raise ValueError(f"need clip_len >= 1, step > 0, stride >= 1; got {clip_len}, {step}, {stride}")
-        self.rel = clip_offsets(clip_len, step)  # (T,) offsets in the window
+        # (T,) offsets in the window; `offsets` gives them outright (PyTorchVideo's even spread)
+        self.rel = clip_offsets(clip_len, step) if offsets is None else np.asarray(offsets, dtype=np.int64)
         self.span = int(self.rel[-1]) + 1  # frames from a window's first to its last, inclusive
         self.stride = stride
         self.buffer: deque[np.ndarray] = deque(maxlen=self.span)
@@ -215,11 +219,11 @@ def load_predictor(model: str | os.PathLike | nn.Module, pretrained: str | None 
 
 
 def pipeline_from_cfg(cfg) -> Pipeline:
-    """Eval pipeline of a model's ModelCfg (its weights' preprocessing), for [0, 1] input."""
-    mean, std = scaled_stats(cfg.mean, cfg.std, getattr(cfg, "input_scale", 1.0))
-    resize = tuple(cfg.resize) if isinstance(cfg.resize, (list, tuple)) else int(cfg.resize)
-    return Pipeline(clip_len=cfg.clip_len, frame_stride=cfg.frame_stride, target_fps=None, resize=resize,
-                    crop_size=cfg.crop_size, mean=tuple(mean), std=tuple(std))
+    """Eval pipeline of a model's ModelCfg: its weights' whole input contract, as training resolves it."""
+    from ..config import DataConfig
+    from .pipeline import resolve_pipeline
+
+    return resolve_pipeline(DataConfig(), cfg)
 
 
 def _is_checkpoint(model: str | os.PathLike) -> bool:
@@ -268,9 +272,13 @@ class VideoScores:
 
 
 def default_stride(pipe: Pipeline, fps: float) -> int:
-    """Half a window span (8 frames for 16 consecutive frames), at least 1."""
-    span = int(clip_offsets(pipe.clip_len, source_step(pipe.frame_stride, fps, pipe.target_fps))[-1]) + 1
-    return max(1, span // 2)
+    """Half a window span in source frames (8 frames for 16 consecutive frames), at least 1."""
+    if pipe.target_fps or pipe.clip_seconds:
+        rate = pipe.target_fps or fps
+        span = (int(pipe.clip_offsets(rate)[-1]) + 1) * fps / rate
+    else:
+        span = int(clip_offsets(pipe.clip_len, source_step(pipe.frame_stride, fps, None))[-1]) + 1
+    return max(1, int(span) // 2)
 
 
 def score_video(predictor: Predictor, video: str | os.PathLike, stride: int | None = None, batch_size: int = 8,
@@ -278,14 +286,22 @@ def score_video(predictor: Predictor, video: str | os.PathLike, stride: int | No
     """Decode `video` once, streaming, and score every sliding window (see the module docstring).
 
     Raises VideoError naming the file when it cannot be opened or decoded."""
-    from ..video import iter_frames, probe
+    from ..data.resample import resample_indices
+    from ..video import frame_times, iter_frames, probe
     from ..video.probe import VideoInfo
 
     begin = time.perf_counter()
     info: VideoInfo = probe(video)
     pipe = predictor.pipeline
-    step = source_step(pipe.frame_stride, info.fps, pipe.target_fps)
-    windows = SlidingWindows(pipe.clip_len, step, stride or default_stride(pipe, info.fps))
+    stride = stride or default_stride(pipe, info.fps)
+    frames = iter_frames(video, size=pipe.resize if pipe.decoder_resize else None)
+    source = None  # source frame number of each frame the windows see, when resampling
+    if pipe.target_fps:
+        source = resample_indices(frame_times(video), pipe.target_fps)  # (K,)
+        frames = _frames_at(frames, source)
+        stride = max(1, round(stride * pipe.target_fps / info.fps))
+    rate = pipe.target_fps or info.fps
+    windows = SlidingWindows(pipe.clip_len, float(pipe.frame_stride), stride, offsets=pipe.clip_offsets(rate))
     starts, ends, probs, logits, pending = [], [], [], [], []
 
     def flush() -> None:
@@ -299,7 +315,7 @@ def score_video(predictor: Predictor, video: str | os.PathLike, stride: int | No
         ends.extend(w.end for w in pending)
         pending.clear()
 
-    for frame in iter_frames(video, size=pipe.resize):
+    for frame in frames:
         for window in windows.push(frame.image):
             pending.append(window)
             if len(pending) >= batch_size:
@@ -312,11 +328,26 @@ def score_video(predictor: Predictor, video: str | os.PathLike, stride: int | No
         from ..errors import VideoError
 
         raise VideoError(video, "no frames could be decoded (corrupt or empty video)")
+    num_frames = windows.count
+    if source is not None:  # back to source frame numbers
+        starts, ends = source[np.asarray(starts, dtype=np.int64)], source[np.asarray(ends, dtype=np.int64)]
+        num_frames = max(int(source[-1]) + 1, info.num_frames or 0)
     return VideoScores(
-        video=str(video), fps=info.fps, frames=windows.count, starts=np.asarray(starts), ends=np.asarray(ends),
+        video=str(video), fps=info.fps, frames=num_frames, starts=np.asarray(starts), ends=np.asarray(ends),
         probs=np.concatenate(probs), logits=np.concatenate(logits) if keep_logits else None,
         max_buffered=windows.max_buffered, seconds=time.perf_counter() - begin,
     )
+
+
+def _frames_at(frames, source: np.ndarray):
+    """The frames of a stream whose numbers are in `source` (sorted, repeats allowed), in that order."""
+    j = 0
+    for frame in frames:
+        while j < len(source) and source[j] == frame.index:
+            yield frame
+            j += 1
+        if j == len(source):
+            return
 
 
 def _top(scores: np.ndarray, classes: Sequence[str], k: int) -> list[list[Any]]:

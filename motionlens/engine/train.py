@@ -4,6 +4,7 @@ scripts. A run folder holds config.yaml, metrics.csv, curves.png and checkpoints
 from __future__ import annotations
 
 import csv
+import dataclasses
 import logging
 import math
 import time
@@ -35,6 +36,7 @@ from .pipeline import (
     make_dataset,
     make_loader,
     resolve_pipeline,
+    resolved_data,
     train_drops_last,
 )
 
@@ -187,6 +189,7 @@ def fit(cfg: TrainConfig, resume: str | Path | None = None, show_progress: bool 
 
     model = build_model(cfg, index.num_classes)
     pipe = resolve_pipeline(cfg.data, model.cfg)
+    cfg = dataclasses.replace(cfg, data=resolved_data(cfg.data, pipe))  # config.yaml shows the weights' choices
     if cfg.sync_bn and dist.enabled:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model.to(device)

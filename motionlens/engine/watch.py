@@ -345,11 +345,16 @@ def watch(source: str | int, predictor, rules: Sequence[AlertRule] = (), on_even
     live = is_live(source)
     fps = source_fps(source)
     pipe = predictor.pipeline
-    rel = clip_offsets(pipe.clip_len, source_step(pipe.frame_stride, fps, pipe.target_fps))
+    # A live stream has no frame table to resample by: at target_fps the window takes every
+    # fps / target_fps-th source frame (floor), which is the resampled video for constant rates.
+    if pipe.clip_seconds and not pipe.target_fps:
+        rel = pipe.clip_offsets(fps)
+    else:
+        rel = clip_offsets(pipe.clip_len, source_step(pipe.frame_stride, fps, pipe.target_fps))
     pace = (not live) if realtime is None else (realtime and not live)
 
     def open_frames() -> Iterator[Frame]:
-        return iter_frames(source, size=pipe.resize)
+        return iter_frames(source, size=pipe.resize if pipe.decoder_resize else None)  # the transform resizes
 
     open_frames.source = str(source)
     predictor.warmup()

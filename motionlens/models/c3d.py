@@ -11,12 +11,28 @@ import torch
 import torch.nn as nn
 
 from .base import VideoClassifier
-from .cfg import ModelCfg
+from .cfg import ModelCfg, weights_cfg
 from .registry import register_model
 
 default_cfgs = {
-    # Trained from scratch here: 16 frames, 128x171 resize, 112 crop as in the paper, [0, 1] pixels.
-    "c3d": {"": ModelCfg(name="c3d", resize=(128, 171), crop_size=112, clip_len=16)},
+    "c3d": {
+        # Trained from scratch here: 16 frames, 128x171 resize, 112 crop as in the paper, [0, 1] pixels.
+        "": ModelCfg(name="c3d", resize=(128, 171), crop_size=112, clip_len=16, decoder_resize_ok=True,
+                     source="motionlens default (C3D paper geometry)"),
+        # The port's Sports-1M weights take what its predict.py feeds them: frames resized to
+        # 112x200 by skimage (order 1, no antialiasing in the skimage of its day), columns 44:156,
+        # float 0-255 RGB with no mean subtracted, 16 frames. 487 Sports-1M classes.
+        "sports1m": weights_cfg(
+            ModelCfg(
+                name="c3d", num_classes=487, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), input_scale=255.0,
+                resize=(112, 200), antialias=False, crop_size=112, clip_len=16,
+                source=("DavideA/c3d-pytorch predict.py get_sport_clip: resize(io.imread(frame), output_shape=(112, 200), "
+                        "preserve_range=True); clip[:, :, 44:44+112, :]; np.float32, no mean; 16 frames"),
+            ),
+            "sports1m",
+            "http://imagelab.ing.unimore.it/files/c3d_pytorch/c3d.pickle",
+        ),
+    },
 }
 
 

@@ -22,33 +22,69 @@ _HASH_IN_NAME = re.compile(r"-([a-f0-9]{6,})\.")
 
 @dataclass(frozen=True)
 class ModelCfg:
-    """Input contract of a model or of one set of its weights.
+    """Input contract of a model or of one set of its weights: everything that makes its input.
 
-    The model input is ``(frames_uint8 / 255 * input_scale - mean) / std`` laid out as
-    ``(B, C, T, H, W)``. ``resize`` is ``(H, W)`` or an int short side; ``crop_size`` is the
-    square centre crop; ``clip_len`` frames are taken every ``frame_stride`` frames.
+    Time: the video is first resampled to ``frame_rate`` fps (None: its own rate); a clip is then
+    ``clip_len`` frames taken every ``frame_stride`` frames, or, when ``clip_seconds`` is set
+    (PyTorchVideo), the frames shown during ``clip_seconds`` subsampled evenly to ``clip_len``.
+    Space: ``resize`` is ``(H, W)`` or an int short side, with ``interpolation`` and
+    ``antialias`` (``round_resized``: the original resized uint8 images, so results are whole
+    grey levels), then a square centre ``crop_size`` crop. Values: the model input is
+    ``(frames_uint8 / 255 * input_scale - mean) / std`` in ``channel_order``, laid out as
+    ``(B, C, T, H, W)``. ``eval_clips`` x ``eval_crops`` is the original's reference evaluation.
+    ``source`` names the original code the contract was read from.
     """
 
     name: str
     num_classes: int = 400
-    mean: tuple[float, float, float] = TV_KINETICS_MEAN
-    std: tuple[float, float, float] = TV_KINETICS_STD
-    input_scale: float = 1.0  # 1.0: pixels in [0, 1]; 255.0: pixels in [0, 255] (Hara's models)
-    resize: tuple[int, int] | int = (128, 171)
-    crop_size: int = 112
+    mean: tuple[float, ...] = TV_KINETICS_MEAN
+    std: tuple[float, ...] = TV_KINETICS_STD
+    input_scale: float = 1.0  # 1.0: pixels in [0, 1]; 255.0: pixels in [0, 255] (Hara's models, C3D)
+    frame_rate: float | None = None  # resample every video to this rate first; None = native rate
     clip_len: int = 16
-    frame_stride: int = 1
+    frame_stride: int = 1  # in frames at `frame_rate` (or native)
+    clip_seconds: float | None = None  # PyTorchVideo: clip_len frames spread evenly over this many seconds
+    resize: tuple[int, int] | int = (128, 171)
+    interpolation: str = "bilinear"
+    antialias: bool = False
+    round_resized: bool = False  # the original resized uint8 images: results rounded to whole grey levels
+    crop_size: int = 112
+    channel_order: str = "RGB"
     in_chans: int = 3
+    eval_clips: int = 1  # clips per video in the original's reference evaluation
+    eval_crops: int = 1  # crops per clip in the original's reference evaluation
+    decoder_resize_ok: bool = False  # resizing while decoding (swscale) may stand in for `resize`
     label_names: tuple[str, ...] = ()
     url: str = ""
     sha256: str = ""  # a hex prefix is enough (torch.hub check_hash semantics); "" skips the check
     file_name: str = ""
     tag: str = ""  # weights tag ("kinetics400"...); "" for an untrained architecture default
+    source: str = ""  # where the contract comes from (original file and line)
 
     @property
     def input_size(self) -> tuple[int, int, int, int]:
         """Default single-clip input ``(C, T, H, W)``."""
         return (self.in_chans, self.clip_len, self.crop_size, self.crop_size)
+
+    def contract(self) -> dict[str, str]:
+        """The input contract as short human strings, one per aspect (for tables and docs)."""
+        rate = f"{self.frame_rate:g} fps" if self.frame_rate else "native fps"
+        if self.clip_seconds:
+            clip = f"{self.clip_len} frames evenly over {self.clip_seconds:g} s (nominally every {self.frame_stride} at 30 fps)"
+        else:
+            clip = f"{self.clip_len} frames, every {self.frame_stride}"
+        size = "x".join(map(str, self.resize)) if isinstance(self.resize, tuple) else f"short side {self.resize}"
+        resize = f"{size} {self.interpolation}, antialias {self.antialias}" + (", uint8" if self.round_resized else "")
+        stats = lambda v: ", ".join(f"{x:g}" for x in v)  # noqa: E731
+        scale = "0-255" if self.input_scale == 255.0 else "0-1"
+        return {
+            "time": f"{rate}; {clip}",
+            "resize": resize,
+            "crop": f"centre {self.crop_size}",
+            "values": f"{self.channel_order} {scale}, mean ({stats(self.mean)}), std ({stats(self.std)})",
+            "eval": (f"{self.eval_clips} clip(s)" if self.eval_clips else "every non-overlapping clip")
+            + f" x {self.eval_crops} crop(s)",
+        }
 
 
 def weights_cfg(cfg: ModelCfg, tag: str, url: str, **changes) -> ModelCfg:

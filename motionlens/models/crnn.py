@@ -19,7 +19,7 @@ from .finetune import freeze
 from .registry import register_model
 from .resnet2d import RESNET2D_BUILDERS
 
-_SMALL = ModelCfg(name="crnn", resize=(128, 171), crop_size=112, clip_len=16)
+_SMALL = ModelCfg(name="crnn", resize=(128, 171), crop_size=112, clip_len=16, decoder_resize_ok=True)
 # ImageNet encoders get ImageNet statistics. 112 px frames (not ImageNet's 224) keep a 16-frame
 # ResNet-152 clip at ~47 GMACs instead of ~185 on a CPU; pass 224 px frames for full fidelity.
 _IMAGENET = replace(_SMALL, mean=IMAGENET_MEAN, std=IMAGENET_STD)

@@ -35,22 +35,38 @@ _DEPTHS = {
 }
 
 
+_HARA_SOURCE = (
+    "kenshohara/3D-ResNets-PyTorch (CVPR2018 branch): opts.py --mean_dataset default activitynet, --norm_value 1, "
+    "--sample_size 112, --sample_duration 16; mean.py get_mean activitynet [114.7748, 107.7354, 99.4750]; main.py "
+    "val/test: Scale(112), CenterCrop(112), ToTensor(norm_value), Normalize(mean, [1, 1, 1]); spatial_transforms.py "
+    "Scale: PIL resize BILINEAR; test.py: non-overlapping 16-frame clips (LoopPadding), scores averaged"
+)
+
+
 def _hara_cfg(name: str) -> ModelCfg:
-    # 16 consecutive frames, short side scaled to 112 and centre-cropped (the release's test setting).
+    # The released Kinetics models: 0-255 pixels minus the ActivityNet mean (the code's default
+    # --mean_dataset), no std; short side 112 by PIL bilinear (antialiased, uint8), centre crop
+    # 112, 16 consecutive frames at the video's own rate. No download: Hara's files are on Google
+    # Drive; load one by path and it gets this contract.
     return ModelCfg(
         name=name,
-        mean=HARA_KINETICS_MEAN,
+        mean=HARA_ACTIVITYNET_MEAN,
         std=(1.0, 1.0, 1.0),
         input_scale=255.0,
         resize=112,
+        antialias=True,
+        round_resized=True,
         crop_size=112,
         clip_len=16,
         frame_stride=1,
+        eval_clips=0,
         label_names=kinetics400_names(),
+        tag="kinetics",
+        source=_HARA_SOURCE,
     )
 
 
-default_cfgs = {f"resnet3d_{d}": {"": _hara_cfg(f"resnet3d_{d}")} for d in _DEPTHS}
+default_cfgs = {f"resnet3d_{d}": {"kinetics": _hara_cfg(f"resnet3d_{d}")} for d in _DEPTHS}
 
 
 def conv3x3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv3d:

@@ -55,10 +55,13 @@ def get_weights(name: str) -> dict[str, ModelCfg]:
 
 
 def get_model_cfg(name: str) -> ModelCfg:
-    """The default cfg of ``name``: that of its first weights if it has any, else the architecture's."""
+    """The cfg a model gets when built without weights: the architecture's own ("" tag) if it
+    states one, else that of its first weights (so a model trained from scratch is fed as its
+    published weights were)."""
     table = _table(name)
-    tagged = [cfg for tag, cfg in table.items() if tag]
-    return tagged[0] if tagged else table[""]
+    if "" in table:
+        return table[""]
+    return next(iter(table.values()))
 
 
 def create_model(
@@ -74,7 +77,7 @@ def create_model(
     is kept unless ``num_classes`` asks for another; then the weights are loaded and the
     classifier is reset to ``num_classes`` outputs.
     """
-    from .weights import head_num_classes, load_weights, resolve_weights
+    from .weights import file_contract, head_num_classes, load_weights, resolve_weights
 
     builder = _builders.get(name)
     if builder is None:
@@ -83,9 +86,11 @@ def create_model(
         return builder(num_classes=num_classes or get_model_cfg(name).num_classes, **kwargs)
 
     cfg, state_dict = resolve_weights(name, pretrained)
-    model = builder(num_classes=cfg.num_classes, **kwargs)
+    model = builder(num_classes=cfg.num_classes if cfg else get_model_cfg(name).num_classes, **kwargs)
     # A fine-tuned file (say 2 classes) keeps its trained head: size the head to the file first.
-    file_classes = head_num_classes(model, state_dict) or cfg.num_classes
+    file_classes = head_num_classes(model, state_dict) or (cfg or get_model_cfg(name)).num_classes
+    if cfg is None:  # a bare file: its contract is that of the known weights it matches
+        cfg = file_contract(name, file_classes, pretrained)
     if file_classes != model.num_classes:
         model.reset_classifier(file_classes)
     load_weights(model, state_dict, strict=True)

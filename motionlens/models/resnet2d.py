@@ -22,7 +22,9 @@ _TV = "https://download.pytorch.org/models"
 
 def _imagenet_cfg(name: str) -> ModelCfg:
     return ModelCfg(
-        name=name, num_classes=1000, mean=IMAGENET_MEAN, std=IMAGENET_STD, resize=256, crop_size=224, clip_len=1
+        name=name, num_classes=1000, mean=IMAGENET_MEAN, std=IMAGENET_STD, resize=256, crop_size=224, clip_len=1,
+        antialias=True, round_resized=True,
+        source="torchvision/transforms/_presets.py ImageClassification: resize 256 (232 for v2) bilinear antialias, crop 224",
     )
 
 

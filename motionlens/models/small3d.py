@@ -10,7 +10,7 @@ from .cfg import ModelCfg
 from .registry import register_model
 
 default_cfgs = {
-    "cnn3d_small": {"": ModelCfg(name="cnn3d_small", resize=(128, 171), crop_size=112, clip_len=16)},
+    "cnn3d_small": {"": ModelCfg(name="cnn3d_small", resize=(128, 171), crop_size=112, clip_len=16, decoder_resize_ok=True)},
 }
 
 

@@ -47,7 +47,9 @@ def _spatial_cfgs(name: str, resnet: str) -> dict[str, ModelCfg]:
 
 
 def _flow_cfg(cfg: ModelCfg, name: str, **changes) -> ModelCfg:
-    return replace(cfg, name=name, mean=FLOW_MEAN, std=FLOW_STD, in_chans=2, **changes)
+    # Flow images (x, y) quantised to uint8: the RGB weights only initialise the stream.
+    return replace(cfg, name=name, mean=FLOW_MEAN, std=FLOW_STD, in_chans=2, channel_order="flow x, y",
+                   round_resized=False, **changes)
 
 
 default_cfgs = {
@@ -59,7 +61,7 @@ default_cfgs = {
     "temporal_resnet50": {
         tag: _flow_cfg(cfg, "temporal_resnet50", clip_len=10) for tag, cfg in IMAGENET_CFGS["resnet2d_50"].items()
     },
-    "temporal_3d": {"": _flow_cfg(ModelCfg(name="temporal_3d"), "temporal_3d")},
+    "temporal_3d": {"": _flow_cfg(ModelCfg(name="temporal_3d", decoder_resize_ok=True), "temporal_3d")},
     "temporal_r3d_18": {"kinetics400": _flow_cfg(_video_resnet_cfgs["r3d_18"]["kinetics400"], "temporal_r3d_18")},
     # Geometry and statistics are replaced by the streams' own when a model is built.
     "twostream": {

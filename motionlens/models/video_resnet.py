@@ -17,11 +17,26 @@ from .cfg import ModelCfg, kinetics400_names, weights_cfg
 from .registry import register_model
 
 _TV = "https://download.pytorch.org/models"
-# torchvision's eval transform: resize to 128x171, centre crop 112, 16 consecutive frames.
+# torchvision trained and tested these on Kinetics-400 resampled to 15 fps, 16-frame clips, 5 clips
+# per video at test (references/video_classification/train.py); the weights' transform resizes
+# uint8 frames to 128x171, bilinear without antialias, then centre-crops 112 and normalises
+# (torchvision/transforms/_presets.py, VideoClassification).
+_TV_SOURCE = (
+    "pytorch/vision references/video_classification/train.py: Kinetics400(frame_rate=15, frames_per_clip=--clip-len 16), "
+    "UniformClipSampler(--clips-per-video 5); torchvision/transforms/_presets.py VideoClassification: "
+    "F.resize(uint8, (128, 171), BILINEAR, antialias=False), center_crop 112, convert_image_dtype, normalize"
+)
+
+
+def _tv_cfg(name: str) -> ModelCfg:
+    return ModelCfg(
+        name=name, frame_rate=15.0, clip_len=16, frame_stride=1, resize=(128, 171), antialias=False,
+        round_resized=True, crop_size=112, eval_clips=5, label_names=kinetics400_names(), source=_TV_SOURCE,
+    )
+
+
 default_cfgs = {
-    name: {
-        "kinetics400": weights_cfg(ModelCfg(name=name, label_names=kinetics400_names()), "kinetics400", f"{_TV}/{file}")
-    }
+    name: {"kinetics400": weights_cfg(_tv_cfg(name), "kinetics400", f"{_TV}/{file}")}
     for name, file in (
         ("r3d_18", "r3d_18-b3b3357e.pth"),
         ("mc3_18", "mc3_18-a90a0ba3.pth"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import pickle
 import sys
 from collections.abc import Mapping
@@ -15,6 +16,8 @@ import torch.nn as nn
 from ..errors import MotionlensError
 from .cfg import ModelCfg
 from .registry import get_model_cfg, get_weights
+
+log = logging.getLogger(__name__)
 
 # Wrappers seen in the wild, outermost first: PyTorchVideo ("model_state"), Lightning and Hara
 # ("state_dict"), motionlens training checkpoints ("model").
@@ -117,8 +120,12 @@ def cached_weights_file(cfg: ModelCfg) -> Path:
     return dst
 
 
-def resolve_weights(name: str, pretrained: str | Path | bool) -> tuple[ModelCfg, dict[str, torch.Tensor]]:
-    """Turn ``create_model``'s ``pretrained`` into ``(cfg of those weights, state_dict)``."""
+def resolve_weights(name: str, pretrained: str | Path | bool) -> tuple[ModelCfg | None, dict[str, torch.Tensor]]:
+    """Turn ``create_model``'s ``pretrained`` into ``(cfg of those weights, state_dict)``.
+
+    A weights tag gives its table entry. A file gives the contract it carries (a checkpoint
+    written by ``motionlens train`` holds its pipeline) or None: ``file_contract`` then picks one
+    once the file's class count is known."""
     weights = get_weights(name)
     if pretrained is True:
         if not weights:
@@ -126,15 +133,73 @@ def resolve_weights(name: str, pretrained: str | Path | bool) -> tuple[ModelCfg,
         pretrained = next(iter(weights))
     if isinstance(pretrained, str) and pretrained in weights:
         cfg = weights[pretrained]
+        if not cfg.url:
+            raise MotionlensError(
+                f"the {pretrained} weights of {name} have no download URL: fetch the file by hand and pass its "
+                f"path as pretrained=; it is read with the {pretrained} input contract"
+            )
         return cfg, load_state_dict_file(cached_weights_file(cfg))
     path = Path(pretrained).expanduser()
     if path.is_file():
-        cfg = replace(get_model_cfg(name), tag="", url="", sha256="", file_name=path.name)
-        return cfg, load_state_dict_file(path)
+        obj = load_checkpoint(path)
+        return _carried_contract(name, obj, path), extract_state_dict(obj, source=str(path))
     tags = ", ".join(weights) or "none"
     raise MotionlensError(
         f"pretrained={str(pretrained)!r} is neither a weights tag of {name} (tags: {tags}) nor an existing file"
     )
+
+
+def _carried_contract(name: str, obj: object, path: Path) -> ModelCfg | None:
+    """The contract a motionlens training checkpoint stores (its pipeline and classes), else None."""
+    if not (isinstance(obj, Mapping) and isinstance(obj.get("pipeline"), Mapping)):
+        return None
+    pipe = obj["pipeline"]
+    resize = pipe.get("resize")
+    return ModelCfg(
+        name=name,
+        num_classes=len(obj.get("classes") or ()) or 400,
+        mean=tuple(pipe["mean"]),
+        std=tuple(pipe["std"]),
+        frame_rate=pipe.get("target_fps"),
+        clip_len=int(pipe["clip_len"]),
+        frame_stride=int(pipe["frame_stride"]),
+        clip_seconds=pipe.get("clip_seconds"),
+        resize=tuple(resize) if isinstance(resize, (list, tuple)) else int(resize),
+        interpolation=pipe.get("interpolation", "bilinear"),
+        antialias=bool(pipe.get("antialias", False)),
+        round_resized=bool(pipe.get("round_resized", False)),
+        crop_size=int(pipe["crop_size"]),
+        channel_order=pipe.get("channel_order", "RGB"),
+        label_names=tuple(obj.get("classes") or ()),
+        file_name=path.name,
+        source=f"training checkpoint {path.name}",
+    )
+
+
+def file_contract(name: str, file_classes: int, path: str | Path) -> ModelCfg:
+    """The input contract of a bare weights file of model ``name`` with ``file_classes`` outputs.
+
+    A file is taken to be one of the model's known weights when exactly one of them has its
+    class count (Hara's Kinetics releases, C3D's Sports-1M); a file with another class count
+    (fine-tuned elsewhere) gets the model's only known contract with a warning; a model with no
+    known weights keeps its architecture defaults, with a warning that they were not read from
+    the file."""
+    path = Path(path)
+    table = _weights_of(name)
+    fits = [cfg for cfg in table.values() if cfg.num_classes == file_classes]
+    if len(fits) == 1:
+        cfg = fits[0]
+        log.info("%s: read with the input contract of the %s weights of %s", path.name, cfg.tag, name)
+    elif len(table) == 1:
+        cfg = next(iter(table.values()))
+        log.warning("%s has %d classes, not the %d of the %s weights of %s: assuming their input contract (%s)",
+                    path.name, file_classes, cfg.num_classes, cfg.tag, name, "; ".join(cfg.contract().values()))
+    else:
+        cfg = get_model_cfg(name)
+        log.warning("%s carries no input contract and matches no known weights of %s: using the architecture "
+                    "defaults (%s); set data.* to what the file was trained with", path.name, name,
+                    "; ".join(cfg.contract().values()))
+    return replace(cfg, url="", sha256="", file_name=path.name)
 
 
 def head_num_classes(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> int | None:

@@ -3,7 +3,8 @@
 Same module tree and state_dict keys as PyTorchVideo's ``create_x3d`` (``blocks.0`` stem,
 ``blocks.1-4`` residual stages, ``blocks.5`` head), so PyTorchVideo's Kinetics-400 ``X3D_XS.pyth``
 loads with ``strict=True`` (its ``model_state`` wrapper is unwrapped by the loader). The head's
-fixed-size average pool is adaptive here, which equals it at the default 4x160x160 input.
+(4, 5, 5) average pool is followed, as there, by post_conv + ReLU per window and an average, so
+inputs larger than 4x160x160 (the hub's 182 px) give PyTorchVideo's outputs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import math
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .base import VideoClassifier, init_weights
 from .cfg import PTV_KINETICS_MEAN, PTV_KINETICS_STD, ModelCfg, kinetics400_names, weights_cfg
@@ -19,7 +21,9 @@ from .registry import register_model
 
 default_cfgs = {
     "x3d_xs": {
-        # PyTorchVideo's X3D-XS recipe: 4 frames every 12, short side 182; 160 is the training crop.
+        # PyTorchVideo's hub transform for X3D-XS: the frames of a 4 x 12 / 30 = 1.6 s clip at the
+        # video's own rate, 4 of them evenly spread (UniformTemporalSubsample), /255, mean/std 0.45/0.225,
+        # short side 182 (bilinear, no antialias), centre crop 182.
         # No published sha256 for this file, so the download is not hash-checked.
         "kinetics400": weights_cfg(
             ModelCfg(
@@ -27,10 +31,22 @@ default_cfgs = {
                 mean=PTV_KINETICS_MEAN,
                 std=PTV_KINETICS_STD,
                 resize=182,
-                crop_size=160,
+                antialias=False,
+                crop_size=182,
                 clip_len=4,
                 frame_stride=12,
+                clip_seconds=4 * 12 / 30,
+                eval_clips=10,
+                eval_crops=3,
                 label_names=kinetics400_names(),
+                source=(
+                    "pytorch/hub facebookresearch_pytorchvideo_x3d.md: model_transform_params x3d_xs side_size 182, "
+                    "crop_size 182, num_frames 4, sampling_rate 12, frames_per_second 30, mean 0.45, std 0.225; "
+                    "UniformTemporalSubsample, Lambda(x/255), NormalizeVideo, ShortSideScale, CenterCropVideo; "
+                    "clip_duration = num_frames * sampling_rate / frames_per_second; "
+                    "EncodedVideo.get_clip(start, start + clip_duration); pytorchvideo docs/source/model_zoo.md: "
+                    "X3D XS 4x12, 0.91 GFLOPs x 3 x 10 views"
+                ),
             ),
             "kinetics400",
             "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics/X3D_XS.pyth",
@@ -143,13 +159,17 @@ class ProjectedPool(nn.Module):
         self.pre_conv = nn.Conv3d(dim_in, dim_inner, 1, bias=False)
         self.pre_norm = nn.BatchNorm3d(dim_inner)
         self.pre_act = nn.ReLU(inplace=True)
-        self.pool = nn.AdaptiveAvgPool3d(1)
+        self.kernel = (4, 5, 5)
         self.post_conv = nn.Conv3d(dim_inner, dim_out, 1, bias=False)
         self.post_act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool(self.pre_act(self.pre_norm(self.pre_conv(x))))  # (B, dim_inner, 1, 1, 1)
-        return self.post_act(self.post_conv(x))  # (B, dim_out, 1, 1, 1)
+        x = self.pre_act(self.pre_norm(self.pre_conv(x)))  # (B, dim_inner, T, H/32, W/32)
+        # PyTorchVideo pools with a fixed (4, 5, 5) window (the 4x160x160 training input) and
+        # averages only after post_conv + ReLU: at the hub's 182 px input that is 2x2 windows.
+        kernel = tuple(min(k, n) for k, n in zip(self.kernel, x.shape[-3:]))
+        x = self.post_act(self.post_conv(F.avg_pool3d(x, kernel, stride=1)))  # (B, dim_out, t, h, w)
+        return x.mean(dim=(2, 3, 4), keepdim=True)  # (B, dim_out, 1, 1, 1)
 
 
 class Head(nn.Module):

@@ -111,6 +111,23 @@ def count_frames(path: str | os.PathLike) -> int:
         return sum(1 for _ in container.decode(stream))
 
 
+def frame_times(path: str | os.PathLike) -> np.ndarray:
+    """`(N,)` float64 display times in seconds of every frame, in display order, from the stream start.
+
+    Frame folders store no times: 25 fps is assumed, as `iter_frames` does."""
+    path = Path(path)
+    if path.is_dir():
+        return np.arange(len(frame_dir.list_frames(path)), dtype=np.float64) / 25.0
+    with open_video(check_file(path)) as (container, stream):
+        table = _frame_table(path, container, stream)
+        if table is None or stream.time_base is None:
+            rate = float(stream.average_rate or 25.0)
+            container.seek(0)
+            return np.arange(sum(1 for _ in container.decode(stream)), dtype=np.float64) / rate
+        start = stream.start_time if stream.start_time is not None else int(table.pts[0])
+        return (table.pts - start).astype(np.float64) * float(stream.time_base)
+
+
 def read_frames(path: str | os.PathLike, indices: Sequence[int], size: Size = None,
                 clamp: bool = False) -> np.ndarray:
     """Frames `indices` of a video file or frame folder as uint8 `(T, H, W, C)`, in the order asked.

@@ -59,7 +59,7 @@ def test_a_corrupt_video_fails_alone_with_one_line(tmp_path):
 def test_kinetics_weights_print_kinetics_names_in_hara_format(tmp_path):
     weights = tmp_path / "x3d_xs_kinetics.pth"
     torch.save(create_model("x3d_xs").state_dict(), weights)  # 400 outputs: the Kinetics head
-    video = noise_video(tmp_path / "clip.mp4", 40)
+    video = noise_video(tmp_path / "clip.mp4", 50)
     proc = run("predict", "x3d_xs", video, "--pretrained", weights, "--out", tmp_path / "out", "--format", "hara",
                "--stride", "37", "--eager")
     assert proc.returncode == 0, proc.stderr
@@ -69,5 +69,6 @@ def test_kinetics_weights_print_kinetics_names_in_hara_format(tmp_path):
     hara = json.loads((tmp_path / "out" / "clip.json").read_text())
     assert isinstance(hara, list) and hara[0]["video"] == "clip.mp4"
     clips = hara[0]["clips"]
-    assert [c["segment"] for c in clips] == [[1, 37], [4, 40]]  # 4 frames every 12; the last aligned to the end
+    # X3D's window is 1.6 s, 40 frames at 25 fps, 4 of them spread evenly; the last aligned to the end
+    assert [c["segment"] for c in clips] == [[1, 40], [11, 50]]
     assert all(c["label"] in names and len(c["scores"]) == 400 for c in clips)

@@ -64,3 +64,28 @@ def test_normalize_and_resize_identity():
     assert resize(clip, 8) is clip
     out = normalize(clip, [0.5] * 3, [0.25] * 3)
     torch.testing.assert_close(out, (clip - 0.5) / 0.25)
+
+
+def test_resize_numerics_follow_the_contract():
+    from PIL import Image
+
+    torch.manual_seed(0)
+    frames = torch.randint(0, 256, (2, 90, 120, 3), dtype=torch.uint8)  # noise: where filters differ most
+    clip = to_tensor(frames)  # (C, T, H, W)
+    plain = resize(clip, (45, 60))
+    smooth = resize(clip, (45, 60), antialias=True)
+    assert (plain - smooth).abs().max() > 20 / 255  # antialias is another image on noise
+    pil = np.asarray(Image.fromarray(frames[0].numpy()).resize((60, 45), Image.BILINEAR))  # Hara's Scale
+    ours = resize(clip, (45, 60), antialias=True, round_resized=True)[:, 0].permute(1, 2, 0) * 255
+    assert (ours - torch.from_numpy(pil.copy()).float()).abs().max() <= 1.0 + 1e-4
+    rounded = resize(clip, (45, 60), round_resized=True) * 255
+    assert torch.allclose(rounded, rounded.round(), atol=1e-3)  # whole grey levels, as uint8 resizing gives
+    assert (rounded / 255 - plain).abs().max() <= 0.5 / 255 + 1e-6
+
+
+def test_bgr_channel_order_reverses_channels():
+    frames = np.zeros((2, 8, 8, 3), dtype=np.uint8)
+    frames[..., 0] = 255  # red
+    rgb = ClipTransform(8, 8, mean=(0.0,) * 3, std=(1.0,) * 3)(frames)
+    bgr = ClipTransform(8, 8, mean=(0.0,) * 3, std=(1.0,) * 3, channel_order="BGR")(frames)
+    assert rgb[0].min() == 1.0 and bgr[2].min() == 1.0 and bgr[0].max() == 0.0

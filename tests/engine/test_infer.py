@@ -175,11 +175,28 @@ def test_pretrained_file_keeps_the_model_cfg_label_names(tmp_path):
     torch.save(create_model("x3d_xs").state_dict(), weights)
     predictor = load_predictor("x3d_xs", pretrained=str(weights), device="cpu")
     assert predictor.classes == kinetics400_classes()
-    assert predictor.pipeline.clip_len == 4 and predictor.pipeline.frame_stride == 12
-    video = flash_video(tmp_path / "v.mp4", num_frames=40)
-    result = predict(video, predictor, stride=37)
+    assert predictor.pipeline.clip_len == 4 and predictor.pipeline.clip_seconds == pytest.approx(1.6)
+    assert (predictor.pipeline.resize, predictor.pipeline.crop_size) == (182, 182)
+    video = flash_video(tmp_path / "v.mp4", num_frames=60)
+    result = predict(video, predictor, stride=10)
     assert result["label"] in kinetics400_classes()
-    assert len(result["segments"]) == 2
+    # X3D's 1.6 s windows are 40 frames at 25 fps: starts 0, 10, then 20, aligned to the end
+    assert [s["window"] for s in result["segments"]] == [[0, 39], [10, 49], [20, 59]]
+
+
+def test_predict_resamples_to_the_weights_frame_rate(tmp_path):
+    """r3d_18's Kinetics weights see 15 fps: predict reads the resampled video's frames, as training does."""
+    from motionlens.data.resample import resample_indices
+    from motionlens.video import frame_times
+
+    video = flash_video(tmp_path / "v.mp4", num_frames=75)  # 3 s at 25 fps: 45 frames at 15 fps
+    predictor = load_predictor(create_model("r3d_18", num_classes=2), classes=["a", "b"], device="cpu")
+    assert predictor.pipeline.target_fps == 15.0
+    result = predict(video, predictor, stride=25)
+    grid = resample_indices(frame_times(video), 15)
+    starts = [s["window"][0] for s in result["segments"]]
+    assert starts == [int(grid[k]) for k in (0, 15, 29)]  # 25 source frames = 15 resampled; last aligned to the end
+    assert result["frames"] == 75 and result["fps"] == 25.0
 
 
 def test_unknown_model_is_a_one_line_error():

@@ -52,8 +52,9 @@ def test_default_cfg_comes_from_default_weights():
     assert get_model_cfg("r3d_18").tag == "kinetics400"
     assert get_model_cfg("cnn3d_small").tag == "" and get_model_cfg("cnn3d_small").url == ""
     x3d = get_model_cfg("x3d_xs")
-    assert (x3d.clip_len, x3d.crop_size, x3d.mean) == (4, 160, (0.45, 0.45, 0.45))
-    assert x3d.input_size == (3, 4, 160, 160)
+    assert (x3d.clip_len, x3d.crop_size, x3d.mean) == (4, 182, (0.45, 0.45, 0.45))  # the hub's transform
+    assert x3d.input_size == (3, 4, 182, 182)
+    assert get_model_cfg("c3d").tag == "" and get_weights("c3d")["sports1m"].num_classes == 487
 
 
 def test_num_classes_changes_cfg_and_drops_kinetics_names():

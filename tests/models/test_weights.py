@@ -164,3 +164,42 @@ def test_url_error_is_wrapped(hub_dir, monkeypatch):
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     with pytest.raises(MotionlensError, match="Temporary failure in name resolution"):
         create_model("mc3_18", pretrained=True)
+
+
+def test_bare_files_get_the_contract_of_the_weights_they_match(tmp_path, caplog):
+    c3d = tmp_path / "c3d.pickle"
+    torch.save(create_model("c3d", num_classes=487).state_dict(), c3d)  # the port's Sports-1M head
+    cfg = create_model("c3d", pretrained=str(c3d)).cfg
+    assert (cfg.tag, cfg.num_classes, cfg.input_scale, cfg.mean, cfg.resize) == ("sports1m", 487, 255.0, (0.0,) * 3, (112, 200))
+    hara = tmp_path / "r3d18_K_200ep.pth"
+    torch.save({"state_dict": create_model("resnet3d_18").state_dict()}, hara)
+    cfg = create_model("resnet3d_18", pretrained=str(hara)).cfg
+    assert cfg.tag == "kinetics" and cfg.mean == (114.7748, 107.7354, 99.4750) and cfg.antialias
+    finetuned = tmp_path / "r3d_2.pth"
+    torch.save(create_model("r3d_18", num_classes=2).state_dict(), finetuned)
+    with caplog.at_level("WARNING"):
+        cfg = create_model("r3d_18", pretrained=str(finetuned)).cfg
+    assert cfg.frame_rate == 15.0 and cfg.num_classes == 2 and "assuming their input contract" in caplog.text
+
+
+def test_bare_file_of_a_model_without_weights_warns(tmp_path, caplog):
+    path = tmp_path / "small.pth"
+    torch.save(create_model("cnn3d_small", num_classes=3).state_dict(), path)
+    with caplog.at_level("WARNING"):
+        cfg = create_model("cnn3d_small", pretrained=str(path)).cfg
+    assert "carries no input contract" in caplog.text and cfg.num_classes == 3 and cfg.file_name == "small.pth"
+
+
+def test_training_checkpoints_carry_their_pipeline(tmp_path):
+    pipeline = {"clip_len": 8, "frame_stride": 2, "target_fps": 10.0, "resize": [64, 80], "crop_size": 56,
+                "mean": [0.5] * 3, "std": [0.2] * 3, "modality": "rgb", "antialias": True}
+    path = tmp_path / "best.pt"
+    torch.save({"model": create_model("cnn3d_small", num_classes=2).state_dict(), "pipeline": pipeline,
+                "classes": ["x", "y"]}, path)
+    cfg = create_model("cnn3d_small", pretrained=str(path)).cfg
+    assert (cfg.frame_rate, cfg.clip_len, cfg.resize, cfg.antialias, cfg.label_names) == (10.0, 8, (64, 80), True, ("x", "y"))
+
+
+def test_file_only_weights_tag_explains_how_to_load_them():
+    with pytest.raises(MotionlensError, match="no download URL.*pass its path"):
+        create_model("resnet3d_18", pretrained="kinetics")
