@@ -265,6 +265,7 @@ class VideoScores:
     logits: np.ndarray | None = None  # (W, K), kept on request (the hara format writes them)
     max_buffered: int = 0  # most frames the ring buffer held
     seconds: float = 0.0  # wall time spent
+    problem: str | None = None  # what decoding found wrong, e.g. "decoded 16 of 100 frames (...)" (video.DecodeReport)
 
 
 def default_stride(pipe: Pipeline, fps: float) -> int:
@@ -278,7 +279,7 @@ def score_video(predictor: Predictor, video: str | os.PathLike, stride: int | No
     """Decode `video` once, streaming, and score every sliding window (see the module docstring).
 
     Raises VideoError naming the file when it cannot be opened or decoded."""
-    from ..video import iter_frames, probe
+    from ..video import DecodeReport, iter_frames, probe
     from ..video.probe import VideoInfo
 
     begin = time.perf_counter()
@@ -299,7 +300,8 @@ def score_video(predictor: Predictor, video: str | os.PathLike, stride: int | No
         ends.extend(w.end for w in pending)
         pending.clear()
 
-    for frame in iter_frames(video, size=pipe.resize):
+    decoded = DecodeReport()  # damaged stretches are skipped; truncation and damage are named in `problem`
+    for frame in iter_frames(video, size=pipe.resize, report=decoded):
         for window in windows.push(frame.image):
             pending.append(window)
             if len(pending) >= batch_size:
@@ -315,7 +317,7 @@ def score_video(predictor: Predictor, video: str | os.PathLike, stride: int | No
     return VideoScores(
         video=str(video), fps=info.fps, frames=windows.count, starts=np.asarray(starts), ends=np.asarray(ends),
         probs=np.concatenate(probs), logits=np.concatenate(logits) if keep_logits else None,
-        max_buffered=windows.max_buffered, seconds=time.perf_counter() - begin,
+        max_buffered=windows.max_buffered, seconds=time.perf_counter() - begin, problem=decoded.problem(),
     )
 
 

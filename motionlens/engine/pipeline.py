@@ -107,7 +107,7 @@ def make_dataset(index: VideoIndex, pipe: Pipeline, train: bool, data: DataConfi
         sampler = make_sampler(name, pipe.clip_len, pipe.frame_stride, pipe.target_fps, **extra)
         transform = eval_transform(pipe, num_crops or data.eval_crops)
     # Resizing while decoding keeps decoded clips small; the transform's resize is then a no-op.
-    decoder = modality_decoder(pipe.modality, data.flow_root, index.root, pipe.resize) or rgb_decoder(pipe.resize)
+    decoder = modality_decoder(pipe.modality, data.flow_root, index.root, pipe.resize) or rgb_decoder(pipe.resize, data.max_damaged_fraction)
     return VideoClipDataset(index, sampler, transform, decoder=decoder, seed=seed)
 
 

@@ -136,6 +136,11 @@ class FrameTable:
         """Frames the container promised: its count, else duration x fps."""
         return self.header_frames or int(round(self.header_duration * self.fps))
 
+    def problem(self) -> str | None:
+        """One line naming a truncation or damage that demuxing (or the decoding pass) found, or None."""
+        return DecodeReport(frames=len(self), expected=self.expected_frames, damaged=self.damaged,
+                            num_frames=len(self) + self.damaged, ends_early=self.ends_early).problem()
+
     def index_of(self, pts: int | None) -> int | None:
         """Frame number of a decoded frame's timestamp, or None when no frame has it."""
         if pts is None or not self.exact:
@@ -340,8 +345,9 @@ def frames_at(times: np.ndarray, t: float | np.ndarray) -> int | np.ndarray:
 
 
 class Clip(NamedTuple):
-    """Frames read by `read_clip`: uint8 (T, H, W, C), and which of them are damaged (T,) bool
-    (could not be decoded; they hold the nearest decoded frame of the same read)."""
+    """Frames read by `read_clip`: uint8 (T, H, W, C), and which of them are damaged (T,) bool:
+    hit by corrupt data, either concealed by the decoder (as a player shows them) or not decoded
+    at all (then holding the nearest decoded frame of the same read)."""
 
     frames: np.ndarray
     damaged: np.ndarray
@@ -375,7 +381,7 @@ def read_clip(path: str | os.PathLike, indices: Sequence[int], size: Size = None
         for i in missing:  # the nearest decoded frame, earlier first, as a player freezes
             before = have[have < i]
             decoded[i] = decoded[int(before[-1]) if len(before) else int(have[have > i][0])]
-    damaged = set(missing)
+    damaged = set(missing) | decoded.corrupt
     return Clip(np.stack([decoded[i] for i in indices]), np.asarray([i in damaged for i in indices], dtype=bool))
 
 
@@ -414,12 +420,12 @@ def _check_range(path: Path, wanted: list[int], num_frames: int) -> None:
         raise VideoError(path, f"frame {bad} is out of range (the video has {num_frames} frames)")
 
 
-def _read_video(path: Path, table: FrameTable, wanted: list[int], size: Size, rotate: bool) -> dict[int, np.ndarray]:
+def _read_video(path: Path, table: FrameTable, wanted: list[int], size: Size, rotate: bool) -> _Frames:
     """Decoded frames by number; frames that cannot be decoded are absent."""
     with open_video(path) as (container, stream):
         _set_threads(stream)
         convert = _converter(size, legacy_rotation(stream) if rotate else 0, rotate)
-        out: dict[int, np.ndarray] = {}
+        out = _Frames()
         try:
             if table.exact:
                 _read_seeking(container, stream, table, wanted, convert, out)
@@ -439,7 +445,20 @@ def _converter(size: Size, legacy: int, rotate: bool):
     return lambda frame: frame_to_array(frame, size, frame_rotation(frame, legacy) if rotate else 0)
 
 
-def _read_seeking(container, stream, table: FrameTable, wanted: list[int], convert, out: dict) -> None:
+class _Frames(dict):
+    """Decoded frames by number, and the numbers of those the decoder flagged corrupt (concealed)."""
+
+    def __init__(self):
+        super().__init__()
+        self.corrupt: set[int] = set()
+
+    def keep(self, index: int, frame: av.VideoFrame, convert) -> None:
+        self[index] = convert(frame)
+        if frame.is_corrupt:
+            self.corrupt.add(index)
+
+
+def _read_seeking(container, stream, table: FrameTable, wanted: list[int], convert, out: _Frames) -> None:
     """Seek to the start point before each run of wanted frames and decode forward. A frame is
     kept only when every frame from the start point up to it came out in order, undamaged."""
     wanted_set = set(wanted)
@@ -461,14 +480,14 @@ def _read_seeking(container, stream, table: FrameTable, wanted: list[int], conve
                 break
             expected = index + 1
             if index in wanted_set:
-                out[index] = convert(frame)
+                out.keep(index, frame, convert)
             if index >= target:
                 break
         else:
             return  # end of stream
 
 
-def _read_forward(container, stream, table: FrameTable, wanted: list[int], convert, out: dict,
+def _read_forward(container, stream, table: FrameTable, wanted: list[int], convert, out: _Frames,
                   from_start: bool = False) -> int:
     """Decode from the start point before the first wanted frame (or the start) to the last one,
     through damage, keeping every wanted frame that comes out; frames are numbered by their
@@ -482,7 +501,7 @@ def _read_forward(container, stream, table: FrameTable, wanted: list[int], conve
         if index is None or index < first:
             continue
         if index in wanted_set and index not in out:
-            out[index] = convert(frame)
+            out.keep(index, frame, convert)
         if index >= last:
             break
     return errors[0]
@@ -503,7 +522,8 @@ class DecodeReport:
     path: str = ""
     frames: int = 0  # frames decoded
     expected: int = 0  # frames the container promised (0: unknown, e.g. a live stream)
-    damaged: int = 0  # frames lost to corrupt data
+    damaged: int = 0  # frames hit by corrupt data: lost, or concealed by the decoder
+    num_frames: int = 0  # frames the file holds by its FrameTable (0: not known)
     ends_early: bool = False
 
     def problem(self) -> str | None:
@@ -512,7 +532,8 @@ class DecodeReport:
         if self.ends_early:
             parts.append(f"decoded {self.frames} of {self.expected} frames (the file ends early: truncated?)")
         if self.damaged:
-            parts.append(f"{self.damaged} of {self.frames + self.damaged} frames damaged (corrupt data skipped)")
+            total = max(self.num_frames, self.frames, 1)
+            parts.append(f"{min(self.damaged, total)} of {total} frames damaged (corrupt data skipped)")
         return "; ".join(parts) or None
 
 
@@ -566,6 +587,8 @@ def iter_frames(source: str | int | os.PathLike, size: Size = None, step: int = 
             with open_video(path) as (container, stream):
                 if _TRUSTED_FORMATS & set(container.format.name.split(",")):
                     table = frame_table(path)  # demuxing only: cheap
+        if table is not None and not table.exact:
+            table = None  # no timestamps to number frames by: output order is the numbering
     container = open_source(source)
     stream = container.streams.video[0]
     _set_threads(stream)
@@ -574,7 +597,7 @@ def iter_frames(source: str | int | os.PathLike, size: Size = None, step: int = 
     # Without a table (AVI, live streams) times count from the first frame: by the decoder's
     # timestamps (pts of a stream; the AVI time grid, as `frame_times` does) when they increase.
     use_dts = "://" not in str(source) and not isinstance(source, int)
-    first_ts, last_time, errors = None, float("nan"), [0]
+    first_ts, last_time, errors, corrupt = None, float("nan"), [0], 0
     convert = _converter(size, legacy, rotate)
     try:
         for count, frame in enumerate(decode_packets(container, stream, errors)):
@@ -591,6 +614,7 @@ def iter_frames(source: str | int | os.PathLike, size: Size = None, step: int = 
                 time = float("nan")
             last_time = time
             report.frames += 1
+            corrupt += bool(frame.is_corrupt)
             if index % step == 0:
                 yield Frame(index, time, convert(frame))
     except av.error.FFmpegError as err:
@@ -599,13 +623,15 @@ def iter_frames(source: str | int | os.PathLike, size: Size = None, step: int = 
         container.close()
     if table is not None:
         report.expected, report.ends_early = table.expected_frames, table.ends_early
-        report.damaged = max(len(table) - report.frames, 0)
+        report.damaged = max(len(table) - report.frames, 0) + corrupt
+        report.num_frames = len(table)
     else:
         report.expected = header_frames or int(round(header_duration * fps))
         step_s = 1.0 / fps if fps else 0.04
         end = (last_time if last_time == last_time else -step_s) + step_s
         report.ends_early = header_duration > 0 and end < header_duration - max(3 * step_s, 0.002 * header_duration)
-        report.damaged = errors[0]
+        report.damaged = errors[0] + corrupt
+        report.num_frames = report.frames + errors[0]
 
 
 def _dir_size(first_file: str, size: Size) -> tuple[int, int] | None:
