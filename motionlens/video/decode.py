@@ -183,8 +183,10 @@ def frame_table(path: str | os.PathLike) -> FrameTable:
     if table is not None:
         _TABLES.move_to_end(key)
         return table
-    with open_video(path) as (container, stream):
-        table = _build_table(path, container, stream)
+    try:
+        table = _build_table(path)
+    except (av.error.FFmpegError, ValueError, OverflowError) as err:  # headers that parse, data that does not
+        raise VideoError(path, f"unreadable (corrupt or truncated): {err}") from None
     _TABLES[key] = table
     if len(_TABLES) > _TABLES_MAX:
         _TABLES.popitem(last=False)
@@ -210,28 +212,31 @@ def _header(container, stream) -> tuple[float, int, float, float]:
     return fps, max(int(stream.frames or 0), 0), max(duration, 0.0), time_base
 
 
-def _build_table(path: Path, container, stream) -> FrameTable:
-    fps, header_frames, header_duration, time_base = _header(container, stream)
-    packets = []  # (pts, dts, keyframe, discard) in decode order
-    try:
-        for packet in container.demux(stream):
-            if packet.size:
-                packets.append((packet.pts, packet.dts, packet.is_keyframe, packet.is_discard))
-    except av.error.FFmpegError:
-        pass  # unreadable from here on (truncated or damaged): the frames so far are the video
+def _build_table(path: Path) -> FrameTable:
+    with open_video(path) as (container, stream):
+        fps, header_frames, header_duration, time_base = _header(container, stream)
+        packets = []  # (pts, dts, keyframe, discard) in decode order
+        try:
+            for packet in container.demux(stream):
+                if packet.size:
+                    packets.append((packet.pts, packet.dts, packet.is_keyframe, packet.is_discard))
+        except av.error.FFmpegError:
+            pass  # unreadable from here on (truncated or damaged): the frames so far are the video
+        trusted = bool(_TRUSTED_FORMATS & set(container.format.name.split(",")))
+        has_b_frames = stream.codec_context.has_b_frames
     if not packets:
         raise VideoError(path, "video stream has no frames (truncated or corrupt)")
     meta = dict(time_base=time_base, fps=fps, header_frames=header_frames, header_duration=header_duration)
     pts = [p[0] for p in packets]
-    trusted = bool(_TRUSTED_FORMATS & set(container.format.name.split(",")))
     if None not in pts and len(set(pts)) == len(pts):
         if trusted:
             return _table_from_packets(packets, meta)
         dts = [p[1] for p in packets]
         reordered = any(p != d for p, d in zip(pts, dts)) or any(b <= a for a, b in zip(pts, pts[1:]))
-        if not reordered and not stream.codec_context.has_b_frames:
+        if not reordered and not has_b_frames:
             return _table_from_packets(packets, meta)  # decode order is display order
-    return _table_by_decoding(path, container, stream, packets, meta)
+    with open_video(path) as (container, stream):
+        return _table_by_decoding(path, container, stream, packets, meta)
 
 
 def _table_from_packets(packets: list[tuple], meta: dict) -> FrameTable:
@@ -240,6 +245,8 @@ def _table_from_packets(packets: list[tuple], meta: dict) -> FrameTable:
     shown = ~np.asarray([p[3] for p in packets], dtype=bool)
     order = np.argsort(pts, kind="stable")
     order = order[shown[order]]  # display order of the frames an edit list does not hide
+    if not len(order):
+        raise ValueError("every frame is hidden by the edit list")
     frame_pts = pts[order]
     key_pts = np.unique(pts[keys]) if keys.any() else pts[:1]
     seek_first = np.searchsorted(frame_pts, key_pts)  # leading frames of an open GOP come before
@@ -256,7 +263,6 @@ def _table_by_decoding(path: Path, container, stream, packets: list[tuple], meta
     presentation times (AVI with B-frames)."""
     position = {p[0]: i for i, p in enumerate(packets) if p[0] is not None}
     frame_pts, frame_dts, keys, errors = [], [], [], [0]
-    container.seek(0)
     _set_threads(stream)
     for frame in decode_packets(container, stream, errors):
         frame_pts.append(frame.pts)
@@ -272,9 +278,9 @@ def _table_by_decoding(path: Path, container, stream, packets: list[tuple], meta
     decode_pos = np.asarray([position[p] for p in frame_pts] if exact else range(n), dtype=np.int64)
     # A keyframe is a decoded I-frame whose packet the demuxer also marks as one (so a seek can land
     # there); the packets' timestamps in an AVI are its time grid, which is what seeking uses.
-    keyframe = np.asarray(keys, dtype=bool) & np.asarray([packets[i][2] for i in decode_pos], dtype=bool)
-    if not exact:
-        keyframe[:] = False
+    keyframe = np.zeros(n, dtype=bool)
+    if exact:
+        keyframe = np.asarray(keys, dtype=bool) & np.asarray([packets[i][2] for i in decode_pos], dtype=bool)
     starts = np.flatnonzero(keyframe)
     if not len(starts) or starts[0] != 0:
         starts = np.r_[0, starts]
@@ -382,7 +388,14 @@ def read_clip(path: str | os.PathLike, indices: Sequence[int], size: Size = None
             before = have[have < i]
             decoded[i] = decoded[int(before[-1]) if len(before) else int(have[have > i][0])]
     damaged = set(missing) | decoded.corrupt
-    return Clip(np.stack([decoded[i] for i in indices]), np.asarray([i in damaged for i in indices], dtype=bool))
+    return Clip(_stack([decoded[i] for i in indices]), np.asarray([i in damaged for i in indices], dtype=bool))
+
+
+def _stack(images: list[np.ndarray]) -> np.ndarray:
+    """(T, H, W, C); a stream whose size changes midway (damage, or a spliced file) is resized to its first frame."""
+    height, width = images[0].shape[:2]
+    return np.stack([im if im.shape[:2] == (height, width) else
+                     cv2.resize(im, (width, height), interpolation=cv2.INTER_LINEAR) for im in images])
 
 
 def read_frames(path: str | os.PathLike, indices: Sequence[int], size: Size = None, clamp: bool = False,
@@ -551,7 +564,7 @@ def open_source(source: str | int | os.PathLike, timeout: float = 10.0):
     else:
         check_file(source_str)
     try:
-        container = av.open(source_str, format=fmt, options=options, timeout=timeout)
+        container = av.open(source_str, format=fmt, options=options, timeout=timeout, metadata_errors="ignore")
     except av.error.InvalidDataError:
         raise VideoError(source_str, "not a video file (no known container format)") from None
     except (av.error.FFmpegError, OSError) as err:

@@ -64,6 +64,8 @@ def open_video(path: str | os.PathLike) -> Iterator[tuple[av.container.InputCont
     try:
         if not container.streams.video:
             raise VideoError(path, "no video stream")
+        if container.streams.video[0].codec_context is None:
+            raise VideoError(path, "no decoder for its video codec (corrupt header or unsupported codec)")
         yield container, container.streams.video[0]
     finally:
         container.close()
@@ -139,7 +141,8 @@ def probe(path: str | os.PathLike, default_fps: float = 25.0, exact: bool = Fals
             num_frames = int(math.floor(duration * fps + 0.5))
         if duration <= 0 and fps > 0:
             duration = num_frames / fps
-        width, height, codec = int(stream.width), int(stream.height), stream.codec_context.name
+        width, height = int(getattr(stream, "width", 0) or 0), int(getattr(stream, "height", 0) or 0)
+        codec = stream.codec_context.name
         rotation = _rotation(container, stream) if width else 0
     if fps <= 0 or num_frames <= 0 or not width:
         raise VideoError(path, "video stream has no frames or no frame rate (truncated or corrupt)")
