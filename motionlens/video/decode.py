@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from typing import Iterator, NamedTuple, Sequence
 import av
 import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from ..errors import VideoError
 from . import frame_dir
@@ -48,7 +50,6 @@ Size = int | tuple[int, int] | None  # int: short side; (H, W): exact; None: as 
 _MAX_PIXELS = 1 << 26  # 8192 x 8192: a damaged header claiming more must not allocate gigabytes
 # Formats whose packets carry the presentation time the encoder wrote (FFmpeg's format names).
 _TRUSTED_FORMATS = {"mov", "mp4", "matroska", "webm", "mpegts", "flv", "mpeg", "ogg", "asf", "ivf", "nut"}
-_SMALL_FRAME = 640 * 480  # below this, one decoding thread beats starting a pool per open
 
 
 def output_size(height: int, width: int, size: Size) -> tuple[int, int] | None:
@@ -69,20 +70,26 @@ def frame_rotation(frame: av.VideoFrame, legacy: int = 0) -> int:
     return int(round(degrees / 90.0)) % 4 * 90
 
 
-def frame_to_array(frame: av.VideoFrame, size: Size = None, rotation: int = 0) -> np.ndarray:
+def frame_to_array(frame: av.VideoFrame, size: Size = None, rotation: int = 0,
+                   reformatter: VideoReformatter | None = None) -> np.ndarray:
     """An av.VideoFrame as uint8 RGB (H, W, 3), resized bilinearly by swscale while converting and
-    turned `rotation` degrees counter-clockwise; `size` applies to the turned picture."""
+    turned `rotation` degrees counter-clockwise; `size` applies to the turned picture.
+
+    Pass one `reformatter` for all frames of a read: `VideoFrame.to_ndarray` sets up a new
+    swscale context for every frame, which costs ten times the conversion itself on 320x240."""
     if frame.width * frame.height > _MAX_PIXELS or frame.width <= 0 or frame.height <= 0:
         raise av.error.InvalidDataError(0, f"implausible frame size {frame.width}x{frame.height}")
     quarter = rotation // 90 % 4
     height, width = (frame.width, frame.height) if quarter % 2 else (frame.height, frame.width)
     target = output_size(height, width, size)
+    reformatter = reformatter or VideoReformatter()
     if target is None:
-        image = frame.to_ndarray(format="rgb24")
+        image = reformatter.reformat(frame, format="rgb24").to_ndarray()
     else:
         if quarter % 2:
             target = (target[1], target[0])
-        image = frame.to_ndarray(format="rgb24", height=target[0], width=target[1], interpolation="BILINEAR")
+        image = reformatter.reformat(frame, format="rgb24", height=target[0], width=target[1],
+                                     interpolation="BILINEAR").to_ndarray()
     return np.ascontiguousarray(np.rot90(image, quarter)) if quarter else image
 
 
@@ -109,6 +116,9 @@ class FrameTable:
     header_duration: float  # seconds the container claims (0: it does not say)
     exact: bool  # False: frames carry no usable timestamps; only sequential decoding numbers them
     damaged: int = 0  # packets rejected while the table was built by decoding
+    # one frame per packet, so a packet of an unwanted frame may be skipped; not so for AVIs with
+    # packed B-frames (DivX/XviD put two frames in one chunk and an empty placeholder in the next)
+    skippable: bool = False
 
     def __len__(self) -> int:
         return len(self.pts)
@@ -255,7 +265,8 @@ def _table_from_packets(packets: list[tuple], meta: dict) -> FrameTable:
     seek_first, first_of = np.unique(seek_first, return_index=True)  # several start points: the last
     last_of = np.r_[first_of[1:], len(keep[keep])] - 1
     return FrameTable(pts=frame_pts, times=(frame_pts - frame_pts[0]) * meta["time_base"], decode_pos=order,
-                      keyframe=keys[order], seek_pts=seek_pts[last_of], seek_first=seek_first, exact=True, **meta)
+                      keyframe=keys[order], seek_pts=seek_pts[last_of], seek_first=seek_first, exact=True,
+                      skippable=True, **meta)
 
 
 def _table_by_decoding(path: Path, container, stream, packets: list[tuple], meta: dict) -> FrameTable:
@@ -292,20 +303,35 @@ def _table_by_decoding(path: Path, container, stream, packets: list[tuple], meta
 
 
 def _set_threads(stream) -> None:
-    # Frame threads start a pool per open and add a frame of latency per thread; on small frames
-    # that costs more than it saves (see benchmarks/index_and_decode.py).
-    small = (stream.width or 0) * (stream.height or 0) <= _SMALL_FRAME
-    stream.thread_type = "SLICE" if small else "AUTO"
-    if small:
+    # In a DataLoader worker the workers are the parallelism: decoder threads there only add
+    # overhead (about 20% more CPU per clip, measured on 320x240 XviD). Elsewhere FFmpeg's frame
+    # threads use idle cores and cut a clip's wall time.
+    data = sys.modules.get("torch.utils.data")
+    if data is not None and data.get_worker_info() is not None:
+        stream.thread_type = "SLICE"
         stream.thread_count = 1
+    else:
+        stream.thread_type = "AUTO"
 
 
-def decode_packets(container, stream, errors: list[int]) -> Iterator[av.VideoFrame]:
+def decode_packets(container, stream, errors: list[int], table: FrameTable | None = None,
+                   skip_below: list[int] | None = None) -> Iterator[av.VideoFrame]:
     """Decode `stream` from where the container stands, skipping packets the decoder rejects;
-    `errors[0]` counts them (and a demuxer failure, after which the decoder is drained)."""
+    `errors[0]` counts them (and a demuxer failure, after which the decoder is drained).
+
+    With `table` and `skip_below`, packets of frames numbered below `skip_below[0]` (which the
+    caller may raise as it goes) are decoded only if other frames refer to them: B-frames
+    nobody wants are dropped unseen, which is exact and saves most of the decoding before a clip."""
     codec = stream.codec_context
+    if skip_below is None and codec.skip_frame != "DEFAULT":
+        codec.skip_frame = "DEFAULT"
     try:
         for packet in container.demux(stream):
+            if skip_below is not None and packet.size:
+                index = table.index_of(packet.pts)
+                mode = "NONREF" if index is not None and index < skip_below[0] else "DEFAULT"
+                if codec.skip_frame != mode:
+                    codec.skip_frame = mode
             try:
                 frames = codec.decode(packet) if packet.size else codec.decode(None)
             except av.error.EOFError:
@@ -405,8 +431,7 @@ def read_frames(path: str | os.PathLike, indices: Sequence[int], size: Size = No
     As `read_clip`; damaged frames hold the nearest decoded frame and are logged once per file."""
     clip = read_clip(path, indices, size=size, clamp=clamp, rotate=rotate)
     if clip.damaged.any():
-        log.warning("%s: %d of %d frames read are damaged (corrupt data; nearest frame used)", path,
-                    int(clip.damaged.sum()), len(clip.damaged))
+        _warn_once(path, "damaged frames (corrupt data): each holds the nearest decoded frame")
     return clip.frames
 
 
@@ -455,7 +480,8 @@ def _read_video(path: Path, table: FrameTable, wanted: list[int], size: Size, ro
 
 
 def _converter(size: Size, legacy: int, rotate: bool):
-    return lambda frame: frame_to_array(frame, size, frame_rotation(frame, legacy) if rotate else 0)
+    reformatter = VideoReformatter()
+    return lambda frame: frame_to_array(frame, size, frame_rotation(frame, legacy) if rotate else 0, reformatter)
 
 
 class _Frames(dict):
@@ -475,7 +501,7 @@ def _read_seeking(container, stream, table: FrameTable, wanted: list[int], conve
     """Seek to the start point before each run of wanted frames and decode forward. A frame is
     kept only when every frame from the start point up to it came out in order, undamaged."""
     wanted_set = set(wanted)
-    frames, expected, errors = None, -1, [0]  # `expected`: next frame number due from this decode
+    frames, expected, errors, skip_below = None, -1, [0], [0]  # `expected`: next frame number due
     for target in wanted:
         if target < expected:
             continue  # passed without coming out: left to the tolerant pass
@@ -483,11 +509,14 @@ def _read_seeking(container, stream, table: FrameTable, wanted: list[int], conve
         if frames is None or expected < 0 or table.seek_first[point] > expected:
             container.seek(int(table.seek_pts[point]), stream=stream, backward=True, any_frame=False)
             errors[0] = 0
-            frames, expected = decode_packets(container, stream, errors), int(table.seek_first[point])
+            frames = decode_packets(container, stream, errors, table, skip_below if table.skippable else None)
+        # Frames before `target` are not wanted: unreferenced ones are skipped, none is checked.
+        # Every frame from `target` on must come out, in order, undamaged.
+        skip_below[0] = expected = target
         for frame in frames:
             index = table.index_of(frame.pts)
             if index is None or index < expected:
-                continue  # a leading frame of an open GOP, or one before the start point
+                continue  # skipped or unwanted, a leading frame of an open GOP, or one before the start point
             if index > expected or errors[0] or frame.is_corrupt:
                 expected = -1  # something before `index` did not come out: trust nothing more
                 break

@@ -166,3 +166,16 @@ def test_real_h264_every_index(sample_videos):
         rng = np.random.default_rng(2)
         indices = sorted(rng.choice(n, min(n, 40), replace=False).tolist()) + [n - 1, 0]
         np.testing.assert_array_equal(read_frames(path, indices, size=32), full[indices])
+
+
+@pytest.mark.parametrize("name", [f for f in FIXTURES if f != "truncated.avi"])
+def test_clip_reads_take_the_seek_path(name, monkeypatch):
+    """The fast path is proven for these files: no read falls back to decoding through."""
+    import motionlens.video.decode as decode
+
+    fallbacks = []
+    monkeypatch.setattr(decode, "_read_forward", lambda *a, **k: fallbacks.append(a) or 0)
+    n = count_frames(ASSETS / name)
+    for start in range(0, n - 8, 5):
+        read_frames(ASSETS / name, range(start, start + 8), size=16)
+    assert not fallbacks
