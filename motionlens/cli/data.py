@@ -63,7 +63,7 @@ def check(root, layout, split, annotations, deep, no_cache):
     for line in index.report.lines(examples=5):
         console.print(f"[yellow]{line}")
     for path, reason in failures:
-        console.print(f"[red]unreadable[/red] {path}: {reason}")
+        console.print(f"[red]unreadable[/red] {path}: {reason}", soft_wrap=True)  # paths stay whole, copyable
     problems = len(failures) + len(index.report.listed_missing)
     console.print("no problems found" if not problems else f"{len(failures)} unreadable files, "
                   f"{len(index.report.listed_missing)} listed videos missing")
@@ -86,7 +86,7 @@ def describe(root, layout, split, annotations, out, thumbs_per_class):
     summary = run_describe(index, out, thumbs_per_class=thumbs_per_class)
     console.print(f"{index.layout} layout: {index.summary()}")
     for path, reason in summary.get("decode_problems", []):
-        console.print(f"[yellow]{path}: {reason}", markup=True, highlight=False)
+        console.print(f"[yellow]{path}: {reason}", highlight=False, soft_wrap=True)
     console.print(f"wrote {out}/: " + ", ".join(str(f) for f in summary.get("files", [])[:6]))
 
 
