@@ -41,7 +41,7 @@ from av.video.reformatter import VideoReformatter
 
 from ..errors import VideoError
 from . import frame_dir
-from .probe import check_file, legacy_rotation, open_video
+from .probe import check_file, frame_rate_varies, legacy_rotation, open_video
 
 log = logging.getLogger(__name__)
 
@@ -126,11 +126,7 @@ class FrameTable:
     @property
     def vfr(self) -> bool:
         """True when frame intervals vary (beyond timestamp rounding)."""
-        if len(self.times) < 3:
-            return False
-        steps = np.diff(self.times)
-        typical = float(np.median(steps))
-        return typical <= 0 or bool(np.any(np.abs(steps - typical) > 0.25 * typical))
+        return frame_rate_varies(self.times.tolist())
 
     @property
     def ends_early(self) -> bool:

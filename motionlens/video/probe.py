@@ -152,7 +152,35 @@ def probe(path: str | os.PathLike, default_fps: float = 25.0, exact: bool = Fals
                      codec=codec, rotation=rotation, frames_estimated=True)
     if not exact:
         return info
+    counted = _count_from_sample_table(path)
+    if counted is not None:
+        return replace(info, num_frames=counted[0], frames_estimated=False, vfr=counted[1])
     from .decode import frame_table
 
     table = frame_table(path)
     return replace(info, num_frames=len(table), frames_estimated=False, vfr=table.vfr, ends_early=table.ends_early)
+
+
+def _count_from_sample_table(path: str | os.PathLike) -> tuple[int, bool] | None:
+    """(frames, vfr) of an MP4/MOV from its sample table alone (no packet is read): the samples an
+    edit list does not hide. None when the file is not one, or its samples run past its end."""
+    with open_video(path) as (container, stream):
+        if not {"mov", "mp4"} & set(container.format.name.split(",")):
+            return None
+        entries = stream.index_entries
+        if not len(entries) or max(e.pos + e.size for e in entries) > Path(path).stat().st_size:
+            return None
+        # `flags` is a 2-bit field read as signed: bit 1 (AVINDEX_DISCARD_FRAME) shows as -1 or -2
+        shown = sum(1 for e in entries if not e.flags & 2)
+        # decode times of all samples: their steps are the frame durations (hidden frames included)
+        times = [e.timestamp * float(stream.time_base) for e in entries]
+    return (shown, frame_rate_varies(times)) if shown else None
+
+
+def frame_rate_varies(times) -> bool:
+    """True when the steps between frame times (s, in order) vary beyond timestamp rounding."""
+    steps = [b - a for a, b in zip(times, times[1:])]
+    if len(steps) < 2:
+        return False
+    typical = sorted(steps)[len(steps) // 2]
+    return typical <= 0 or any(abs(step - typical) > 0.25 * typical for step in steps)
