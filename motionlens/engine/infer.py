@@ -266,6 +266,15 @@ class VideoScores:
     max_buffered: int = 0  # most frames the ring buffer held
     seconds: float = 0.0  # wall time spent
     problem: str | None = None  # what decoding found wrong, e.g. "decoded 16 of 100 frames (...)" (video.DecodeReport)
+    times: np.ndarray | None = None  # (frames,) seconds of each frame from the first: real timestamps (VFR)
+
+    def time_of(self, frame: int) -> float:
+        """Seconds at which `frame` starts (`frames` = the end of the last one), by real timestamps."""
+        if self.times is None or not len(self.times):
+            return frame / self.fps
+        if frame < len(self.times):
+            return float(self.times[frame])
+        return float(self.times[-1]) + (frame - len(self.times) + 1) / self.fps
 
 
 def default_stride(pipe: Pipeline, fps: float) -> int:
@@ -301,7 +310,9 @@ def score_video(predictor: Predictor, video: str | os.PathLike, stride: int | No
         pending.clear()
 
     decoded = DecodeReport()  # damaged stretches are skipped; truncation and damage are named in `problem`
+    times = []
     for frame in iter_frames(video, size=pipe.resize, report=decoded):
+        times.append(frame.time)
         for window in windows.push(frame.image):
             pending.append(window)
             if len(pending) >= batch_size:
@@ -318,6 +329,7 @@ def score_video(predictor: Predictor, video: str | os.PathLike, stride: int | No
         video=str(video), fps=info.fps, frames=windows.count, starts=np.asarray(starts), ends=np.asarray(ends),
         probs=np.concatenate(probs), logits=np.concatenate(logits) if keep_logits else None,
         max_buffered=windows.max_buffered, seconds=time.perf_counter() - begin, problem=decoded.problem(),
+        times=np.asarray(times) if times and np.all(np.isfinite(times)) else None,
     )
 
 
@@ -341,13 +353,14 @@ def to_result(scores: VideoScores, classes: Sequence[str], top_k: int = 5, smoot
                                      scores.starts, scores.ends, window_scores):
         best = int(np.argmax(s))
         segments.append({
-            "start_frame": a, "end_frame": b, "start_sec": round(a / fps, 6), "end_sec": round(b / fps, 6),
+            "start_frame": a, "end_frame": b, "start_sec": round(scores.time_of(a), 6),
+            "end_sec": round(scores.time_of(b), 6),
             "label": classes[best], "score": round(float(s[best]), 6), "top_k": _top(s, classes, top_k),
             "window": [int(start), int(end)],
         })
     best = int(np.argmax(video_scores))
     result = {
-        "video": scores.video, "fps": fps, "frames": scores.frames, "duration": round(scores.frames / fps, 6),
+        "video": scores.video, "fps": fps, "frames": scores.frames, "duration": round(scores.time_of(scores.frames), 6),
         "label": classes[best], "score": round(float(video_scores[best]), 6),
         "top_k": _top(video_scores, classes, top_k), "segments": segments,
     }
