@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,6 +171,7 @@ class FrameTable:
 
 _TABLES: OrderedDict[tuple, FrameTable] = OrderedDict()
 _TABLES_MAX = 4096  # a table is a few KB; a whole HMDB51/UCF101 split fits
+_TABLES_LOCK = threading.Lock()  # the index probes files from a thread pool
 _WARNED: set[str] = set()
 
 
@@ -185,17 +187,19 @@ def frame_table(path: str | os.PathLike) -> FrameTable:
     path = check_file(path)
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    table = _TABLES.get(key)
-    if table is not None:
-        _TABLES.move_to_end(key)
-        return table
+    with _TABLES_LOCK:
+        table = _TABLES.get(key)
+        if table is not None:
+            _TABLES.move_to_end(key)
+            return table
     try:
         table = _build_table(path)
     except (av.error.FFmpegError, ValueError, OverflowError) as err:  # headers that parse, data that does not
         raise VideoError(path, f"unreadable (corrupt or truncated): {err}") from None
-    _TABLES[key] = table
-    if len(_TABLES) > _TABLES_MAX:
-        _TABLES.popitem(last=False)
+    with _TABLES_LOCK:
+        _TABLES[key] = table
+        if len(_TABLES) > _TABLES_MAX:
+            _TABLES.popitem(last=False)
     return table
 
 
