@@ -31,7 +31,7 @@ import os
 import sys
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, NamedTuple, Sequence
 
@@ -120,6 +120,10 @@ class FrameTable:
     # one frame per packet, so a packet of an unwanted frame may be skipped; not so for AVIs with
     # packed B-frames (DivX/XviD put two frames in one chunk and an empty placeholder in the next)
     skippable: bool = False
+    order: np.ndarray = field(init=False, repr=False)  # argsort of pts, for index_of
+
+    def __post_init__(self):
+        object.__setattr__(self, "order", np.argsort(self.pts, kind="stable"))  # frozen: set once here
 
     def __len__(self) -> int:
         return len(self.pts)
@@ -127,7 +131,7 @@ class FrameTable:
     @property
     def vfr(self) -> bool:
         """True when frame intervals vary (beyond timestamp rounding)."""
-        return frame_rate_varies(self.times.tolist())
+        return frame_rate_varies(self.times)
 
     @property
     def ends_early(self) -> bool:
@@ -152,17 +156,8 @@ class FrameTable:
         """Frame number of a decoded frame's timestamp, or None when no frame has it."""
         if pts is None or not self.exact:
             return None
-        order = self._order
-        i = int(np.searchsorted(self.pts, pts, sorter=order))
-        return int(order[i]) if i < len(order) and self.pts[order[i]] == pts else None
-
-    @property
-    def _order(self) -> np.ndarray:
-        order = self.__dict__.get("_order_cache")
-        if order is None:
-            order = np.argsort(self.pts, kind="stable")
-            object.__setattr__(self, "_order_cache", order)
-        return order
+        i = int(np.searchsorted(self.pts, pts, sorter=self.order))
+        return int(self.order[i]) if i < len(self.order) and self.pts[self.order[i]] == pts else None
 
     def seek_point(self, index: int) -> int:
         """Which start point (position in seek_pts) to use for frame `index`."""

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 import av
+import numpy as np
 
 from ..errors import VideoError
 from . import frame_dir
@@ -179,8 +180,8 @@ def _count_from_sample_table(path: str | os.PathLike) -> tuple[int, bool] | None
 
 def frame_rate_varies(times) -> bool:
     """True when the steps between frame times (s, in order) vary beyond timestamp rounding."""
-    steps = [b - a for a, b in zip(times, times[1:])]
+    steps = np.diff(np.asarray(times, dtype=np.float64))
     if len(steps) < 2:
         return False
-    typical = sorted(steps)[len(steps) // 2]
-    return typical <= 0 or any(abs(step - typical) > 0.25 * typical for step in steps)
+    typical = float(np.median(steps))
+    return typical <= 0 or bool(np.any(np.abs(steps - typical) > 0.25 * typical))
