@@ -1,7 +1,6 @@
 """Damaged files decode what can be decoded: corrupt packets are skipped, the frames they hit are
 counted, and every other frame keeps its number."""
 
-import shutil
 import struct
 from pathlib import Path
 
