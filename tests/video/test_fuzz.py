@@ -8,7 +8,6 @@ import sys
 import threading
 from pathlib import Path
 
-
 ASSETS = Path(__file__).parents[1] / "assets"
 WORKER = Path(__file__).with_name("fuzz_worker.py")
 KINDS = ("flip", "truncate", "zero", "swap")
