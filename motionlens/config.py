@@ -40,6 +40,7 @@ class DataConfig:
     num_workers: int = 2  # DataLoader worker processes (0 = decode in the main process)
     frames_fps: float = 25.0  # rate assumed for folders of extracted frames, which store none
     max_bad_videos: int = 50  # an epoch stops with an error after this many undecodable videos
+    max_damaged_fraction: float = 0.25  # a clip with more of its frames damaged (corrupt data, each filled with the nearest good frame) is dropped like an undecodable video
     modality: str = "rgb"  # rgb | rgb_diff (frames + frame differences, TSN) | flow | rgb+flow (flow reads `flow_root`, see `motionlens flow`)
     flow_root: str | None = None  # root of extracted flow, for modality "flow"
 

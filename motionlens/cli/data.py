@@ -34,7 +34,7 @@ def data() -> None:
 @layout_option
 @split_option
 @annotations_option
-@click.option("--deep", is_flag=True, help="also decode the first and last frame of every video (finds truncation)")
+@click.option("--deep", is_flag=True, help="also decode every frame of every video (finds truncated and damaged files)")
 @click.option("--no-cache", is_flag=True, help="probe every file again instead of using the index cache")
 def check(root, layout, split, annotations, deep, no_cache):
     """List unreadable files (with reasons) and differences between split files and disk.
@@ -42,23 +42,28 @@ def check(root, layout, split, annotations, deep, no_cache):
     Exits with status 1 when a problem was found."""
     from ..errors import VideoError
     from ..progress import progress_bar
-    from ..video import read_frames
+    from ..video import DecodeReport, iter_frames
 
     index = index_with_progress(root, layout, split, annotations, cache=not no_cache)
     failures = list(index.failures)
     if deep:
-        with progress_bar(len(index), "decoding", unit="videos") as advance:
-            for record in index:
+        paths = sorted({record.path for record in index})
+        with progress_bar(len(paths), "decoding", unit="videos") as advance:
+            for path in paths:
+                report = DecodeReport()
                 try:
-                    read_frames(record.path, [0, record.num_frames - 1], size=32)
+                    for _ in iter_frames(path, size=32, step=1 << 62, report=report):  # decode all, convert one
+                        pass
+                    if report.problem():
+                        failures.append((path, report.problem()))
                 except VideoError as err:
-                    failures.append((record.path, err.reason))
+                    failures.append((path, err.reason))
                 advance()
     console.print(f"{index.layout} layout: {index.summary()}")
     for line in index.report.lines(examples=5):
         console.print(f"[yellow]{line}")
     for path, reason in failures:
-        console.print(f"[red]unreadable[/red] {path}: {reason}")
+        console.print(f"[red]unreadable[/red] {path}: {reason}", soft_wrap=True)  # paths stay whole, copyable
     problems = len(failures) + len(index.report.listed_missing)
     console.print("no problems found" if not problems else f"{len(failures)} unreadable files, "
                   f"{len(index.report.listed_missing)} listed videos missing")
@@ -80,6 +85,8 @@ def describe(root, layout, split, annotations, out, thumbs_per_class):
     index = index_with_progress(root, layout, split, annotations)
     summary = run_describe(index, out, thumbs_per_class=thumbs_per_class)
     console.print(f"{index.layout} layout: {index.summary()}")
+    for path, reason in summary.get("decode_problems", []):
+        console.print(f"[yellow]{path}: {reason}", highlight=False, soft_wrap=True)
     console.print(f"wrote {out}/: " + ", ".join(str(f) for f in summary.get("files", [])[:6]))
 
 

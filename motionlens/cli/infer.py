@@ -112,6 +112,8 @@ def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eage
                                       result["segments"], fps=scores.fps, num_frames=scores.frames)
                 line += f" | {path}"
             console.print(line, highlight=False, soft_wrap=True)
+            if scores.problem:
+                click.secho(f"warning: {video}: {scores.problem}", fg="yellow", err=True)
         except VideoError as err:
             failed.append(str(video))
             click.secho(f"error: {err}", fg="red", err=True)

@@ -26,7 +26,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import MotionlensError, VideoError
-from ..video import frame_times, read_frames
+from ..video import frame_times, read_clip
 from .index import VideoIndex, VideoRecord
 from .resample import frames_in_seconds, resample_indices, uniform_offsets
 from .samplers import ClipInfo, ClipSampler, Span
@@ -36,13 +36,27 @@ log = logging.getLogger(__name__)
 Decoder = Callable[[VideoRecord, list[int]], np.ndarray]  # -> uint8 (T, H, W, C)
 
 
-def rgb_decoder(size: int | tuple[int, int] | None = None) -> Decoder:
+def rgb_decoder(size: int | tuple[int, int] | None = None, max_damaged_fraction: float = 0.25) -> Decoder:
     """Decode RGB frames of a record as stored; `size` resizes while decoding (swscale for videos,
-    OpenCV for frame folders), a speed option for weights whose contract allows it."""
+    OpenCV for frame folders), a speed option for weights whose contract allows it.
+
+    Frames that corrupt data made undecodable hold the nearest good frame (`read_clip`); when more
+    than `max_damaged_fraction` of the frames asked for are damaged, the read raises VideoError
+    and the dataset drops the video for another, as for an unreadable one."""
+    reported: set[str] = set()
 
     def decode(record: VideoRecord, indices: list[int]) -> np.ndarray:
         # An estimated frame count (no count in the container) may overshoot by a frame or two.
-        return read_frames(record.path, indices, size=size, clamp=record.frames_estimated)
+        clip = read_clip(record.path, indices, size=size, clamp=record.frames_estimated)
+        damaged = int(clip.damaged.sum())
+        if damaged > max_damaged_fraction * len(indices):
+            raise VideoError(record.path, f"{damaged} of {len(indices)} frames of the clip damaged "
+                                          f"(limit data.max_damaged_fraction={max_damaged_fraction})")
+        if damaged and record.path not in reported:
+            reported.add(record.path)
+            log.warning("%s: using clips with damaged frames (%d of %d here), filled with the nearest good frame",
+                        record.path, damaged, len(indices))
+        return clip.frames
 
     return decode
 

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from ..errors import VideoError
-from ..video import read_frames
+from ..video import frame_table, read_frames
 
 SPLIT_ORDER = ("train", "val", "test", "unused")
 _THUMB_SIDE = 128  # short side of saved thumbnails, pixels
@@ -30,7 +30,8 @@ def describe(index, out_dir: str | os.PathLike, thumbs_per_class: int = 3) -> di
     """Write catalogue.csv, class_counts.csv, durations.png, thumbnails/ and thumbnails.png.
 
     Returns {"num_videos", "num_classes", "counts" {class: {split: n, "total": n}},
-    "total_duration" (seconds), "thumbnail_failures" [(path, reason)], "files" [paths]}."""
+    "total_duration" (seconds), "thumbnail_failures" [(path, reason)], "decode_problems" [(path,
+    reason)] for files that end early or hold damaged data ("decoded 16 of 100 frames"), "files" [paths]}."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     records = list(index.records)
@@ -40,6 +41,7 @@ def describe(index, out_dir: str | os.PathLike, thumbs_per_class: int = 3) -> di
     files.append(counts_file)
     files.append(_plot_durations(out / "durations.png", records, classes))
     thumbs, failures, thumb_files = _thumbnails(out / "thumbnails", records, classes, thumbs_per_class)
+    problems = _decode_problems(records)
     files.extend(thumb_files)
     if thumbs:
         files.append(_contact_sheet(out / "thumbnails.png", thumbs))
@@ -49,6 +51,7 @@ def describe(index, out_dir: str | os.PathLike, thumbs_per_class: int = 3) -> di
         "counts": counts,
         "total_duration": float(sum(r.duration for r in records)),
         "thumbnail_failures": failures,
+        "decode_problems": problems,
         "files": [str(f) for f in files],
     }
 
@@ -136,6 +139,19 @@ def _read_ends(record) -> tuple[np.ndarray, np.ndarray]:
         except VideoError as err:
             error = err
     raise error or VideoError(record.path, "no last frame could be decoded")
+
+
+def _decode_problems(records) -> list[tuple[str, str]]:
+    """Video files whose frame table (cached by the index) shows truncation or damage."""
+    problems = []
+    for path in sorted({r.path for r in records if not os.path.isdir(r.path)}):
+        try:
+            problem = frame_table(path).problem()
+        except VideoError:
+            continue  # unreadable files are the index's failures
+        if problem:
+            problems.append((path, problem))
+    return problems
 
 
 def _thumbnails(folder: Path, records, classes: list[str], per_class: int):

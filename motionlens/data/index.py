@@ -1,8 +1,9 @@
 """VideoIndex: the list of (video, label, split) records a dataset is made of.
 
-An index is built from a dataset laid out as it ships (see `layouts.py`). Building reads
-container headers only (`probe`), caches what it read by path, size and mtime, and never
-crashes on a bad file: the file is left out and listed in `failures` with its reason.
+An index is built from a dataset laid out as it ships (see `layouts.py`). Building counts
+each file's frames as the decoders give them (`probe(exact=True)`: demuxing, no decoding, except
+AVIs with B-frames), caches what it read by path, size and mtime, and never crashes on a
+bad file: the file is left out and listed in `failures` with its reason.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class VideoRecord:
     duration: float = 0.0
     width: int = 0
     height: int = 0
-    frames_estimated: bool = False  # the container stores no frame count; num_frames is duration x fps
+    frames_estimated: bool = False  # num_frames is the container's claim, not a count (see video.probe)
 
     @property
     def first_frame(self) -> int:
@@ -179,7 +180,8 @@ class ProbeCache:
     def __init__(self, root: str | os.PathLike, cache_dir: str | os.PathLike | None = None):
         import hashlib
 
-        root_key = hashlib.sha1(str(Path(root).resolve()).encode()).hexdigest()[:16]
+        # "v2": frame counts are exact since v2; older caches hold header counts
+        root_key = hashlib.sha1(f"v2:{Path(root).resolve()}".encode()).hexdigest()[:16]
         self.file = Path(cache_dir or default_cache_dir()) / f"{root_key}.json"
         self.entries: dict[str, list] = {}
         self.hits = 0
@@ -221,7 +223,9 @@ class ProbeCache:
 
 def _probe_one(path: str, frames_fps: float) -> dict:
     try:
-        info = probe(path, default_fps=frames_fps)
+        # exact: the frame count the decoders give (a header count may lie: VFR and truncated
+        # AVIs, edit lists), so samplers never ask for frames that are not there
+        info = probe(path, default_fps=frames_fps, exact=True)
     except VideoError as err:
         return {"error": err.reason}
     except Exception as err:  # an unexpected decoder failure must not stop a 10,000-file index

@@ -269,6 +269,16 @@ class VideoScores:
     logits: np.ndarray | None = None  # (W, K), kept on request (the hara format writes them)
     max_buffered: int = 0  # most frames the ring buffer held
     seconds: float = 0.0  # wall time spent
+    problem: str | None = None  # what decoding found wrong, e.g. "decoded 16 of 100 frames (...)" (video.DecodeReport)
+    times: np.ndarray | None = None  # (frames,) seconds of each frame from the first: real timestamps (VFR)
+
+    def time_of(self, frame: int) -> float:
+        """Seconds at which `frame` starts (`frames` = the end of the last one), by real timestamps."""
+        if self.times is None or not len(self.times):
+            return frame / self.fps
+        if frame < len(self.times):
+            return float(self.times[frame])
+        return float(self.times[-1]) + (frame - len(self.times) + 1) / self.fps
 
 
 def default_stride(pipe: Pipeline, fps: float) -> int:
@@ -287,14 +297,22 @@ def score_video(predictor: Predictor, video: str | os.PathLike, stride: int | No
 
     Raises VideoError naming the file when it cannot be opened or decoded."""
     from ..data.resample import resample_indices
-    from ..video import frame_times, iter_frames, probe
+    from ..video import DecodeReport, frame_times, iter_frames, probe
     from ..video.probe import VideoInfo
 
     begin = time.perf_counter()
     info: VideoInfo = probe(video)
     pipe = predictor.pipeline
     stride = stride or default_stride(pipe, info.fps)
-    frames = iter_frames(video, size=pipe.resize if pipe.decoder_resize else None)
+    decoded = DecodeReport()  # damaged stretches are skipped; truncation and damage are named in `problem`
+    times: list[float] = []  # (frames,) real timestamps of the source frames seen
+
+    def source_frames():
+        for frame in iter_frames(video, size=pipe.resize if pipe.decoder_resize else None, report=decoded):
+            times.append(frame.time)
+            yield frame
+
+    frames = source_frames()
     source = None  # source frame number of each frame the windows see, when resampling
     if pipe.target_fps:
         source = resample_indices(frame_times(video), pipe.target_fps)  # (K,)
@@ -331,11 +349,13 @@ def score_video(predictor: Predictor, video: str | os.PathLike, stride: int | No
     num_frames = windows.count
     if source is not None:  # back to source frame numbers
         starts, ends = source[np.asarray(starts, dtype=np.int64)], source[np.asarray(ends, dtype=np.int64)]
-        num_frames = max(int(source[-1]) + 1, info.num_frames or 0)
+        times = list(frame_times(video))  # resampling stops reading after the last frame it needs
+        num_frames = max(int(source[-1]) + 1, len(times))
     return VideoScores(
         video=str(video), fps=info.fps, frames=num_frames, starts=np.asarray(starts), ends=np.asarray(ends),
         probs=np.concatenate(probs), logits=np.concatenate(logits) if keep_logits else None,
-        max_buffered=windows.max_buffered, seconds=time.perf_counter() - begin,
+        max_buffered=windows.max_buffered, seconds=time.perf_counter() - begin, problem=decoded.problem(),
+        times=np.asarray(times) if times and np.all(np.isfinite(times)) else None,
     )
 
 
@@ -370,13 +390,14 @@ def to_result(scores: VideoScores, classes: Sequence[str], top_k: int = 5, smoot
                                      scores.starts, scores.ends, window_scores):
         best = int(np.argmax(s))
         segments.append({
-            "start_frame": a, "end_frame": b, "start_sec": round(a / fps, 6), "end_sec": round(b / fps, 6),
+            "start_frame": a, "end_frame": b, "start_sec": round(scores.time_of(a), 6),
+            "end_sec": round(scores.time_of(b), 6),
             "label": classes[best], "score": round(float(s[best]), 6), "top_k": _top(s, classes, top_k),
             "window": [int(start), int(end)],
         })
     best = int(np.argmax(video_scores))
     result = {
-        "video": scores.video, "fps": fps, "frames": scores.frames, "duration": round(scores.frames / fps, 6),
+        "video": scores.video, "fps": fps, "frames": scores.frames, "duration": round(scores.time_of(scores.frames), 6),
         "label": classes[best], "score": round(float(video_scores[best]), 6),
         "top_k": _top(video_scores, classes, top_k), "segments": segments,
     }

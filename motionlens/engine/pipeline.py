@@ -162,7 +162,8 @@ def make_dataset(index: VideoIndex, pipe: Pipeline, train: bool, data: DataConfi
     # Decoders return frames as stored and the transform does the one resize, unless the contract
     # allows resizing while decoding and the config asks for it (smaller decoded clips, other pixels).
     size = pipe.resize if pipe.decoder_resize else None
-    decoder = modality_decoder(pipe.modality, data.flow_root, index.root, pipe.resize) or rgb_decoder(size)
+    decoder = modality_decoder(pipe.modality, data.flow_root, index.root, pipe.resize) or rgb_decoder(
+        size, data.max_damaged_fraction)
     return VideoClipDataset(index, sampler, transform, decoder=decoder, seed=seed, frame_rate=pipe.target_fps,
                             clip_seconds=pipe.clip_seconds)
 

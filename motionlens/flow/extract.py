@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from ..errors import MotionlensError, VideoError
-from ..video import iter_frames, probe
+from ..video import DecodeReport, iter_frames, probe
 from . import storage
 from .quantize import BOUND, quantize
 
@@ -61,13 +61,15 @@ def make_flow_fn(method: str) -> FlowFn:
     raise MotionlensError(f"unknown flow method '{method}'; expected one of {', '.join(METHODS)}")
 
 
-def video_flow(video: str | os.PathLike, method: str = "farneback", size: int | None = None) -> Iterator[np.ndarray]:
+def video_flow(video: str | os.PathLike, method: str = "farneback", size: int | None = None,
+               report: DecodeReport | None = None) -> Iterator[np.ndarray]:
     """Yield the float32 `(H, W, 2)` flow between consecutive frames of a video (N - 1 of them).
 
-    `size` resizes frames to that short side first. Memory is bounded by two frames."""
+    `size` resizes frames to that short side first. Memory is bounded by two frames. `report` is
+    filled in as `iter_frames` does (truncation, damaged frames)."""
     flow_fn = make_flow_fn(method)
     prev = None
-    for frame in iter_frames(video, size=size):
+    for frame in iter_frames(video, size=size, report=report):
         gray = cv2.cvtColor(frame.image, cv2.COLOR_RGB2GRAY)
         if prev is not None:
             yield flow_fn(prev, gray)
@@ -78,7 +80,8 @@ def extract_video(video: str | os.PathLike, out_dir: str | os.PathLike, method: 
                   size: int | None = None, fmt: str = "jpeg", quality: int = storage.JPEG_QUALITY) -> dict:
     """Compute, quantise and store the flow of one video in `out_dir`; return what the `done` marker holds.
 
-    Raises VideoError when the video cannot be decoded or has fewer than 2 frames."""
+    A video that ends early or has damaged frames still gets the flow of what decoded; its
+    `problem` names what was wrong. Raises VideoError when it has fewer than 2 decodable frames."""
     if fmt not in storage.FORMATS:
         raise MotionlensError(f"unknown flow format '{fmt}'; expected one of {', '.join(storage.FORMATS)}")
     out_dir = Path(out_dir)
@@ -88,8 +91,9 @@ def extract_video(video: str | os.PathLike, out_dir: str | os.PathLike, method: 
     writer = storage.JpegFlowWriter(out_dir, quality) if fmt == "jpeg" else storage.VideoFlowWriter(out_dir, fps)
     start = time.perf_counter()
     shape = None
+    decoded = DecodeReport()
     try:
-        for flow in video_flow(video, method, size):
+        for flow in video_flow(video, method, size, report=decoded):
             shape = flow.shape[:2]
             writer.write(quantize(flow))  # (H, W, 2) uint8
     finally:
@@ -100,6 +104,7 @@ def extract_video(video: str | os.PathLike, out_dir: str | os.PathLike, method: 
         "method": method, "size": size, "num_flow_frames": writer.count, "height": int(shape[0]),
         "width": int(shape[1]), "fps": float(fps), "bound": BOUND, **written,
         "seconds": round(time.perf_counter() - start, 3),
+        "problem": decoded.problem(),  # e.g. "decoded 16 of 100 frames (...)": the flow covers what decoded
     }
     storage.write_done(out_dir, info)
     return info
@@ -107,7 +112,10 @@ def extract_video(video: str | os.PathLike, out_dir: str | os.PathLike, method: 
 
 @dataclass
 class ExtractReport:
-    """What `extract_dataset` did: folders written, skipped (already done) and failed (path, reason)."""
+    """What `extract_dataset` did: folders written, skipped (already done) and failed (path, reason).
+
+    Videos that end early or have damaged frames are listed in `failed` although the flow of
+    what decoded is written (and kept on the next run)."""
 
     out: Path
     extracted: list[str] = field(default_factory=list)
@@ -133,9 +141,13 @@ def _init_worker() -> None:
 
 def _extract_job(video: str, out_dir: str, method: str, size: int | None, fmt: str,
                  quality: int) -> tuple[str, int | str]:
-    """Worker: ("ok", flow frames) or ("failed", reason); never raises, so one bad video stops nothing."""
+    """Worker: ("ok", flow frames), ("problem", (flow frames, reason)) for a video that ends early or
+    is damaged, or ("failed", reason); never raises, so one bad video stops nothing."""
     try:
-        return "ok", extract_video(video, out_dir, method, size, fmt, quality)["num_flow_frames"]
+        info = extract_video(video, out_dir, method, size, fmt, quality)
+        if info.get("problem"):
+            return "problem", (info["num_flow_frames"], info["problem"])
+        return "ok", info["num_flow_frames"]
     except VideoError as err:
         return "failed", err.reason
     except MotionlensError as err:
@@ -174,6 +186,8 @@ def extract_dataset(index, out: str | os.PathLike, method: str = "farneback", si
             differ = _settings_differ(info, method, size, fmt)
             if differ:
                 conflicts.append(f"{out_dir} ({differ})")
+            elif info.get("problem"):
+                report.failed.append((video, f"flow of what decoded only: {info['problem']}"))
             else:
                 report.skipped.append(video)
             continue
@@ -189,6 +203,9 @@ def extract_dataset(index, out: str | os.PathLike, method: str = "farneback", si
             if status == "ok":
                 report.extracted.append(video)
                 report.flow_frames += int(value)
+            elif status == "problem":  # flow written, but the video is listed: it ends early or is damaged
+                report.flow_frames += int(value[0])
+                report.failed.append((video, f"flow of what decoded only: {value[1]}"))
             else:
                 report.failed.append((video, str(value)))
             advance(1)

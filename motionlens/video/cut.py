@@ -1,8 +1,9 @@
 """Cut a time window out of a video file, by stream copy (remuxing packets) or by re-encoding.
 
-Frame numbers are positions in presentation order and a frame belongs to the window
-`[start_sec, end_sec)` when its time, measured from the first frame, rounds into it (within
-half a frame), so a 4 s window at 25 fps is exactly 100 frames wherever it starts.
+Frame numbers and times are those of `decode.FrameTable` (display order, real timestamps, VFR
+included). The window `[start_sec, end_sec)`, in seconds from the first frame, runs from the frame shown
+at `start_sec` (the last one whose time is <= it) to the frame shown at `end_sec`, exclusive,
+so a 4 s window at 25 fps is exactly 100 frames wherever it starts.
 
 Stream copy cannot start on a frame that is not a keyframe: the frames after it refer to frames
 before it. So `mode="auto"` copies only when the copy is frame-exact, i.e. the window starts on a
@@ -16,93 +17,47 @@ Only the video stream is kept; audio is dropped.
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 import av
 import numpy as np
 
 from ..errors import VideoError
-from .decode import frame_to_array
+from .decode import FrameTable, frame_table, frames_at, read_clip
 from .probe import open_video, probe
 from .writer import VideoWriter
 
 MODES = ("auto", "copy", "reencode")
 
 
-@dataclass(frozen=True)
-class PacketTable:
-    """Every video packet of a file. Arrays are in presentation order (frame number = position)."""
-
-    pts: np.ndarray  # (N,) int64, sorted
-    decode_pos: np.ndarray  # (N,) position of each frame's packet in decode order
-    keyframe: np.ndarray  # (N,) bool
-    time_base: float
-    fps: float
-
-    def times(self) -> np.ndarray:
-        """(N,) seconds of each frame from the first frame."""
-        return (self.pts - self.pts[0]) * self.time_base
-
-    def window(self, start_sec: float, end_sec: float) -> tuple[int, int]:
-        """(first, stop): frames whose time is in [start_sec, end_sec), stop exclusive."""
-        half = 0.5 / self.fps
-        times = self.times()
-        first = int(np.searchsorted(times, start_sec - half, side="left"))
-        stop = int(np.searchsorted(times, end_sec - half, side="left"))
-        return first, max(first, stop)
-
-    def keyframe_at_or_before(self, frame: int) -> int:
-        keys = np.flatnonzero(self.keyframe[: frame + 1])
-        return int(keys[-1]) if len(keys) else 0
-
-    def copy_is_exact(self, first: int, stop: int) -> bool:
-        """True when remuxing frames [first, stop) alone gives exactly those frames, decodable."""
-        if stop <= first or not self.keyframe[first]:
-            return False
-        positions = np.sort(self.decode_pos[first:stop])
-        return positions[0] == self.decode_pos[first] and positions[-1] - positions[0] == stop - first - 1
+def window(table: FrameTable, start_sec: float, end_sec: float) -> tuple[int, int]:
+    """(first, stop), stop exclusive: from the frame shown at `start_sec` to the one shown at
+    `end_sec` (the frame shown at t is the last one whose time is <= t), by real times, so a 4 s
+    window of a 25 fps video is 100 frames wherever it starts. Empty (first == stop) when the
+    window starts after the last frame."""
+    times = table.times
+    last_end = float(times[-1]) + (1.0 / table.fps if table.fps else 0.0)
+    if start_sec >= last_end - _EPS or end_sec <= start_sec:
+        return len(times), len(times)
+    first = frames_at(times, start_sec + _EPS)
+    stop = len(times) if end_sec >= last_end - _EPS else frames_at(times, end_sec + _EPS)
+    return first, max(first, stop)
 
 
-_TABLES: OrderedDict[tuple, PacketTable] = OrderedDict()
+def keyframe_at_or_before(table: FrameTable, frame: int) -> int:
+    keys = np.flatnonzero(table.keyframe[: frame + 1])
+    return int(keys[-1]) if len(keys) else 0
 
 
-def packet_table(path: str | os.PathLike) -> PacketTable:
-    """The file's PacketTable, by demuxing (no decoding); cached by path, size and mtime."""
-    path = Path(path)
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key in _TABLES:
-        _TABLES.move_to_end(key)
-        return _TABLES[key]
-    with open_video(path) as (container, stream):
-        pts, keys = [], []
-        try:
-            for packet in container.demux(stream):
-                if packet.size == 0:
-                    continue
-                if packet.pts is None:
-                    raise VideoError(path, "packets carry no timestamps; cannot cut it by time")
-                pts.append(packet.pts)
-                keys.append(packet.is_keyframe)
-        except av.error.FFmpegError as err:
-            raise VideoError(path, f"demuxing failed (corrupt or truncated): {err}") from None
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        time_base = float(stream.time_base)
-    if not pts:
-        raise VideoError(path, "video stream has no frames")
-    pts_arr = np.asarray(pts, dtype=np.int64)
-    order = np.argsort(pts_arr, kind="stable")
-    if len(np.unique(pts_arr)) != len(pts_arr):
-        raise VideoError(path, "duplicate frame timestamps; cannot cut it by time")
-    fps = float(rate) if rate else 1.0 / float(np.median(np.diff(pts_arr[order])) * time_base)
-    table = PacketTable(pts=pts_arr[order], decode_pos=order, keyframe=np.asarray(keys, dtype=bool)[order],
-                        time_base=time_base, fps=fps)
-    _TABLES[key] = table
-    if len(_TABLES) > 16:
-        _TABLES.popitem(last=False)
-    return table
+def copy_is_exact(table: FrameTable, first: int, stop: int) -> bool:
+    """True when remuxing frames [first, stop) alone gives exactly those frames, decodable."""
+    if stop <= first or not table.keyframe[first] or not table.exact:
+        return False
+    positions = np.sort(table.decode_pos[first:stop])
+    return positions[0] == table.decode_pos[first] and positions[-1] - positions[0] == stop - first - 1
+
+
+_EPS = 1e-6  # seconds: timestamps stored in other time bases round to within this
 
 
 def cut_clip(src: str | os.PathLike, dst: str | os.PathLike, start_sec: float, end_sec: float,
@@ -117,16 +72,16 @@ def cut_clip(src: str | os.PathLike, dst: str | os.PathLike, start_sec: float, e
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     src, dst = Path(src), Path(dst)
-    table = packet_table(src)
-    first, stop = table.window(start_sec, end_sec)
+    table = frame_table(src)
+    first, stop = window(table, start_sec, end_sec)
     if stop <= first:
-        duration = float(table.times()[-1]) + 1 / table.fps
+        duration = float(table.times[-1]) + 1 / table.fps
         raise VideoError(src, f"no frames in {start_sec:.3f}-{end_sec:.3f} s (the video lasts {duration:.3f} s)")
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.stem}.part{os.getpid()}{dst.suffix}")  # hidden: indexes skip it
     try:
         used, written_first, frames = None, first, 0
-        if mode == "copy" or (mode == "auto" and table.copy_is_exact(first, stop)):
+        if mode == "copy" or (mode == "auto" and copy_is_exact(table, first, stop)):
             try:
                 written_first, frames = _remux(src, tmp, table, first, stop)
                 used = "copy"
@@ -145,13 +100,13 @@ def cut_clip(src: str | os.PathLike, dst: str | os.PathLike, start_sec: float, e
         tmp.unlink(missing_ok=True)
     exact = written_first == first and frames == stop - first
     return {"frames": frames, "duration": probe(dst).duration, "mode": used,
-            "start": float(table.times()[written_first]), "exact": exact}
+            "start": float(table.times[written_first]), "exact": exact}
 
 
-def _remux(src: Path, dst: Path, table: PacketTable, first: int, stop: int) -> tuple[int, int]:
+def _remux(src: Path, dst: Path, table: FrameTable, first: int, stop: int) -> tuple[int, int]:
     """Copy the packets from the keyframe at or before `first` to the last one frames < `stop`
     need; returns (first frame written, frames written)."""
-    key = table.keyframe_at_or_before(first)
+    key = keyframe_at_or_before(table, first)
     begin = int(table.decode_pos[key])
     end = int(table.decode_pos[key:stop].max())  # inclusive, decode order
     offset = int(table.pts[key])
@@ -164,8 +119,8 @@ def _remux(src: Path, dst: Path, table: PacketTable, first: int, stop: int) -> t
             for packet in container.demux(stream):
                 if packet.size == 0 or packet.pts is None:
                     continue
-                position = int(np.searchsorted(table.pts, packet.pts))
-                if position == len(table.pts) or table.pts[position] != packet.pts:
+                position = table.index_of(packet.pts)
+                if position is None:
                     continue
                 decode_index = int(table.decode_pos[position])
                 if decode_index > end:
@@ -182,36 +137,24 @@ def _remux(src: Path, dst: Path, table: PacketTable, first: int, stop: int) -> t
     return key, written
 
 
-def _reencode(src: Path, dst: Path, table: PacketTable, first: int, stop: int, codec: str | None) -> int:
-    """Decode frames [first, stop) and encode them at the source's frame rate; returns frames written."""
-    index_of_pts = {int(p): i for i, p in enumerate(table.pts)}
+def _reencode(src: Path, dst: Path, table: FrameTable, first: int, stop: int, codec: str | None) -> int:
+    """Decode frames [first, stop) (as `read_frames` does, upright) and encode them at the source's
+    nominal frame rate; returns frames written."""
     writer = VideoWriter(dst, table.fps, codec=codec)
     written = 0
     try:
-        with open_video(src) as (container, stream):
-            stream.thread_type = "AUTO"
-            seek_to = int(table.pts[table.keyframe_at_or_before(first)])
-            for _ in range(2):  # a second pass from the top when the seek overshot
-                container.seek(seek_to, stream=stream, backward=True, any_frame=False)
-                overshot = False
-                for frame in container.decode(stream):
-                    index = index_of_pts.get(frame.pts)
-                    if index is None or index < first + written:
-                        continue
-                    if index > first + written:  # the seek landed past the start, or a frame was lost
-                        overshot = written == 0
-                        break
-                    writer.write(frame_to_array(frame))
-                    written += 1
-                    if first + written >= stop:
-                        break
-                if not overshot:
-                    break
-                seek_to = int(table.pts[0])
-    except av.error.FFmpegError as err:
-        raise VideoError(src, f"decoding failed (corrupt or truncated): {err}") from None
+        for begin in range(first, stop, _CHUNK):
+            clip = read_clip(src, range(begin, min(begin + _CHUNK, stop)))
+            if clip.damaged.all():
+                break
+            for image in clip.frames:
+                writer.write(image)
+                written += 1
     finally:
         writer.close()
     if written != stop - first:
         raise VideoError(src, f"only {written} of frames {first}-{stop - 1} could be decoded (truncated or corrupt)")
     return written
+
+
+_CHUNK = 64  # frames decoded per read while re-encoding: bounded memory, few seeks

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import os
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
 import av
+import numpy as np
 
 from ..errors import VideoError
 from . import frame_dir
@@ -19,8 +20,8 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".m
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What `probe` learns from headers. `frames_estimated` is True when the container stores no
-    frame count and `num_frames` was derived from duration x fps."""
+    """What `probe` learns. `frames_estimated` is True when `num_frames` is the container's claim
+    (or duration x fps), not the count of frames the decoders give; see `probe(exact=True)`."""
 
     path: str
     fps: float
@@ -29,8 +30,10 @@ class VideoInfo:
     width: int
     height: int
     codec: str
-    rotation: int = 0  # degrees, as stored in the container's display matrix / rotate tag
+    rotation: int = 0  # counter-clockwise degrees that make the picture upright (display matrix / rotate tag)
     frames_estimated: bool = False
+    vfr: bool = False  # frame intervals vary (known with exact=True)
+    ends_early: bool = False  # frames stop before the duration the container claims: truncated (exact=True)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,6 +65,8 @@ def open_video(path: str | os.PathLike) -> Iterator[tuple[av.container.InputCont
     try:
         if not container.streams.video:
             raise VideoError(path, "no video stream")
+        if container.streams.video[0].codec_context is None:
+            raise VideoError(path, "no decoder for its video codec (corrupt header or unsupported codec)")
         yield container, container.streams.video[0]
     finally:
         container.close()
@@ -87,20 +92,40 @@ def _ffmpeg_reason(err: Exception) -> str:
     return reason
 
 
-def _rotation(stream: av.video.stream.VideoStream) -> int:
+def legacy_rotation(stream: av.video.stream.VideoStream) -> int:
+    """Counter-clockwise degrees from a stream's legacy `rotate` tag (which says clockwise), or 0."""
     tag = stream.metadata.get("rotate")
-    if tag is not None:
+    try:
+        return (-int(float(tag))) % 360 if tag is not None else 0
+    except ValueError:
+        return 0
+
+
+def _rotation(container, stream) -> int:
+    """Counter-clockwise degrees that make the picture upright: the display matrix (read from the
+    first decoded frame, where FFmpeg puts it; only containers that can hold one are decoded),
+    else the legacy tag."""
+    if set(container.format.name.split(",")) & {"mov", "mp4", "matroska", "webm"}:
         try:
-            return int(float(tag)) % 360
-        except ValueError:
-            return 0
-    return 0
+            for frame in container.decode(stream):
+                degrees = getattr(frame, "rotation", 0)
+                if degrees:
+                    return int(round(degrees / 90.0)) % 4 * 90
+                break
+        except (av.error.FFmpegError, ValueError):
+            pass
+    return int(round(legacy_rotation(stream) / 90.0)) % 4 * 90
 
 
-def probe(path: str | os.PathLike, default_fps: float = 25.0) -> VideoInfo:
+def probe(path: str | os.PathLike, default_fps: float = 25.0, exact: bool = False, rotate: bool = True) -> VideoInfo:
     """Metadata of a video file or a folder of extracted frames.
 
-    `default_fps` is used for frame folders, which store no rate."""
+    `default_fps` is used for frame folders, which store no rate. Headers alone give `num_frames`
+    as the container claims it (`frames_estimated=True`: it may be wrong, e.g. VFR AVIs count the
+    frames they dropped, truncated files the frames they lost). `exact=True` demuxes the file (and
+    decodes it, for AVIs with B-frames) through the cached `FrameTable`, so `num_frames` is what
+    the decoders give, and fills in `vfr` and `ends_early`. With `rotate` (as the decoders do by
+    default) width and height are those of the upright picture."""
     if Path(path).is_dir():
         return frame_dir.probe_dir(path, fps=default_fps)
     with open_video(path) as (container, stream):
@@ -112,21 +137,51 @@ def probe(path: str | os.PathLike, default_fps: float = 25.0) -> VideoInfo:
             duration = container.duration / av.time_base
         else:
             duration = 0.0
-        num_frames, estimated = int(stream.frames or 0), False
+        num_frames = int(stream.frames or 0)
         if num_frames <= 0:
-            num_frames, estimated = int(math.floor(duration * fps + 0.5)), True
+            num_frames = int(math.floor(duration * fps + 0.5))
         if duration <= 0 and fps > 0:
             duration = num_frames / fps
-        if fps <= 0 or num_frames <= 0 or not stream.width:
-            raise VideoError(path, "video stream has no frames or no frame rate (truncated or corrupt)")
-        return VideoInfo(
-            path=str(path),
-            fps=fps,
-            num_frames=num_frames,
-            duration=duration,
-            width=int(stream.width),
-            height=int(stream.height),
-            codec=stream.codec_context.name,
-            rotation=_rotation(stream),
-            frames_estimated=estimated,
-        )
+        width, height = int(getattr(stream, "width", 0) or 0), int(getattr(stream, "height", 0) or 0)
+        codec = stream.codec_context.name
+        rotation = _rotation(container, stream) if width else 0
+    if fps <= 0 or num_frames <= 0 or not width:
+        raise VideoError(path, "video stream has no frames or no frame rate (truncated or corrupt)")
+    if rotate and rotation % 180:
+        width, height = height, width
+    info = VideoInfo(path=str(path), fps=fps, num_frames=num_frames, duration=duration, width=width, height=height,
+                     codec=codec, rotation=rotation, frames_estimated=True)
+    if not exact:
+        return info
+    counted = _count_from_sample_table(path)
+    if counted is not None:
+        return replace(info, num_frames=counted[0], frames_estimated=False, vfr=counted[1])
+    from .decode import frame_table
+
+    table = frame_table(path)
+    return replace(info, num_frames=len(table), frames_estimated=False, vfr=table.vfr, ends_early=table.ends_early)
+
+
+def _count_from_sample_table(path: str | os.PathLike) -> tuple[int, bool] | None:
+    """(frames, vfr) of an MP4/MOV from its sample table alone (no packet is read): the samples an
+    edit list does not hide. None when the file is not one, or its samples run past its end."""
+    with open_video(path) as (container, stream):
+        if not {"mov", "mp4"} & set(container.format.name.split(",")):
+            return None
+        entries = stream.index_entries
+        if not len(entries) or max(e.pos + e.size for e in entries) > Path(path).stat().st_size:
+            return None
+        # `flags` is a 2-bit field read as signed: bit 1 (AVINDEX_DISCARD_FRAME) shows as -1 or -2
+        shown = sum(1 for e in entries if not e.flags & 2)
+        # decode times of all samples: their steps are the frame durations (hidden frames included)
+        times = [e.timestamp * float(stream.time_base) for e in entries]
+    return (shown, frame_rate_varies(times)) if shown else None
+
+
+def frame_rate_varies(times) -> bool:
+    """True when the steps between frame times (s, in order) vary beyond timestamp rounding."""
+    steps = np.diff(np.asarray(times, dtype=np.float64))
+    if len(steps) < 2:
+        return False
+    typical = float(np.median(steps))
+    return typical <= 0 or bool(np.any(np.abs(steps - typical) > 0.25 * typical))

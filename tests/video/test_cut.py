@@ -6,7 +6,8 @@ import pytest
 from motionlens.data.synth import write_long_video
 from motionlens.errors import VideoError
 from motionlens.video import count_frames, probe, read_frames
-from motionlens.video.cut import cut_clip, packet_table
+from motionlens.video.cut import cut_clip
+from motionlens.video.decode import frame_table
 
 FPS = 15.0
 
@@ -20,7 +21,7 @@ def source(tmp_path_factory):
 
 
 def test_source_has_b_frames_and_sparse_keyframes(source):
-    table = packet_table(source)
+    table = frame_table(source)
     assert len(table.pts) == 180
     keyframes = np.flatnonzero(table.keyframe).tolist()
     assert keyframes[:4] == [0, 25, 50, 75] and len(keyframes) < 12  # x264 may add one at a scene cut

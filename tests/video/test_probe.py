@@ -10,7 +10,9 @@ def test_probe_reads_headers(make_video):
     assert (info.num_frames, info.width, info.height, info.codec) == (50, 64, 48, "h264")
     assert info.fps == pytest.approx(25.0)
     assert info.duration == pytest.approx(2.0, abs=0.05)
-    assert not info.frames_estimated and info.rotation == 0
+    assert info.frames_estimated and info.rotation == 0  # headers only: the container's claim
+    exact = probe(info.path, exact=True)
+    assert exact.num_frames == 50 and not exact.frames_estimated and not exact.vfr and not exact.ends_early
 
 
 def test_webm_frame_count_is_an_estimate(make_video):
