@@ -52,7 +52,7 @@ def write_predictions(path: Path, records, classes: list[str], metrics: dict, to
             order = np.argsort(-scores, kind="stable")[:top_k]
             top = ";".join(f"{classes[i]}:{scores[i]:.4f}" for i in order)
             writer.writerow([records[int(vid)].path, classes[label] if label >= 0 else "", classes[order[0]],
-                             f"{scores[order[0]]:.4f}", top, int(order[0] == label)])
+                             f"{scores[order[0]]:.4f}", top, int(order[0] == label) if label >= 0 else ""])
     return path
 
 
