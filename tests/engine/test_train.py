@@ -58,22 +58,74 @@ def test_cli_train_then_eval_writes_the_run_folder(dataset, tmp_path):
     assert "video top-1" in result.stderr + result.stdout
 
 
-def test_resume_equals_uninterrupted_run(dataset, tmp_path):
+def test_resume_through_the_cli_equals_the_uninterrupted_run(dataset, tmp_path):
     import shutil
 
-    full = fit(config(dataset, tmp_path, "epochs=3", "name=full"), show_progress=False)
-    # A run killed during epoch 2: its folder holds what epoch 1 wrote.
+    common = ["--data", dataset.spec, "--model", "cnn3d_small", "--clip-len", "4", "--batch-size", "4", "--workers",
+              "0", "--set", "data.resize=32", "--set", "data.crop_size=28", "--out", tmp_path]
+    result = run_cli("train", *common, "--epochs", "3", "--name", "full")
+    assert result.returncode == 0, result.stderr[-2000:]
+    full = tmp_path / "full" / "checkpoints"
+    # Retention: last, best and the newest two epoch files (keep_epochs=2).
+    assert {p.name for p in full.glob("*.pt")} <= {"last.pt", "best.pt", "epoch_002.pt", "epoch_003.pt"}
+    assert {"last.pt", "epoch_002.pt", "epoch_003.pt"} <= {p.name for p in full.glob("*.pt")}
+    # A run killed during epoch 3: its folder holds what epoch 2 wrote.
     killed = tmp_path / "killed"
     (killed / "checkpoints").mkdir(parents=True)
-    shutil.copy(full / "checkpoints" / "epoch_001.pt", killed / "checkpoints" / "last.pt")
-    resumed = fit(None, resume=killed, show_progress=False)
-    assert resumed == killed
-    a = load_checkpoint(full / "checkpoints" / "last.pt")
-    b = load_checkpoint(killed / "checkpoints" / "last.pt")
-    assert b["epoch"] == 3 and len(b["history"]) == 3
+    shutil.copy(full / "epoch_002.pt", killed / "checkpoints" / "last.pt")
+    result = run_cli("train", "--resume", killed)  # no --epochs: the run's own 3, not the default
+    assert result.returncode == 0, result.stderr[-2000:]
+    a, b = load_checkpoint(full / "last.pt"), load_checkpoint(killed / "checkpoints" / "last.pt")
+    assert b["epoch"] == 3 and len(b["history"]) == 3 and b["config"]["epochs"] == 3
     for key, value in a["model"].items():
         assert torch.equal(value, b["model"][key]), key
-    assert a["optimizer"]["state"].keys() == b["optimizer"]["state"].keys()
+    assert a["history"][-1]["train_loss"] == b["history"][-1]["train_loss"]
+
+    result = run_cli("train", "--resume", killed, "--epochs", "4")  # asked for explicitly: extends
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert load_checkpoint(killed / "checkpoints" / "last.pt")["epoch"] == 4
+
+
+def test_lr_schedule_counts_optimizer_steps_not_batches():
+    from motionlens.config import OptimConfig
+    from motionlens.engine.train import build_scheduler, optimizer_steps, train_one_epoch
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 2 * 4 * 4, 2))
+    loader = [{"video": torch.randn(2, 1, 3, 2, 4, 4), "label": torch.tensor([0, 1]), "failures": torch.zeros(2)}
+              for _ in range(10)]  # 10 batches a epoch
+    optim = OptimConfig(optimizer="sgd", lr=0.1, weight_decay=0.0, warmup_epochs=1.0, grad_accum=4, amp=False)
+    steps = optimizer_steps(len(loader), optim.grad_accum)
+    assert steps == 3  # 4 + 4 + a partial group of 2
+    optimizer = torch.optim.SGD(model.parameters(), lr=optim.lr)
+    scheduler = build_scheduler(optimizer, optim, steps, epochs=2)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    lrs = []
+    for epoch in range(2):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        train_one_epoch(model, loader, optimizer, scheduler, scaler, torch.device("cpu"), optim)
+    assert scheduler.last_epoch == 6  # one scheduler step per optimiser step
+    assert lrs[0] == pytest.approx(0.01)  # warmup starts at lr / 10
+    assert lrs[1] == pytest.approx(0.1)  # warmup is one epoch of optimiser steps, not 4x longer
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)  # cosine reaches 0 at the end
+
+
+def test_best_is_not_the_first_lucky_epoch():
+    from motionlens.engine.train import choose_best
+
+    rows = [{"epoch": 1, "val_video_top1": 4 / 12, "val_videos": 12}] + \
+           [{"epoch": e, "val_video_top1": 3 / 12, "val_videos": 12} for e in range(2, 6)]
+    epoch, reason = choose_best(rows)
+    assert epoch == 5 and "within one standard error" in reason and "epoch 1" in reason
+    # A clear improvement wins, and a later drop beyond the margin does not replace it.
+    rows += [{"epoch": 6, "val_video_top1": 11 / 12, "val_videos": 12},
+             {"epoch": 7, "val_video_top1": 6 / 12, "val_videos": 12}]
+    assert choose_best(rows)[0] == 6
+    # On a big validation split the margin is small: 0.90 vs 0.86 on 400 videos is a real difference.
+    big = [{"epoch": 1, "val_video_top1": 0.90, "val_videos": 400}, {"epoch": 2, "val_video_top1": 0.86, "val_videos": 400}]
+    assert choose_best(big)[0] == 1
+    assert choose_best([{"epoch": 1, "train_acc": 0.5}, {"epoch": 2, "train_acc": 0.4}]) == \
+        (2, "no validation split: the last epoch")
 
 
 def test_same_seed_same_metrics_with_workers(dataset, tmp_path):
