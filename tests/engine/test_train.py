@@ -136,18 +136,52 @@ def test_same_seed_same_metrics_with_workers(dataset, tmp_path):
         assert rows[0][key] == rows[1][key], key
 
 
-def test_ddp_two_gloo_processes(dataset, tmp_path):
+def _torchrun(tmp_path, name, port, *extra):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
-           "-m", "motionlens", "train", "--data", dataset.spec, "--model", "cnn3d_small", "--epochs", "1",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
+           "-m", "motionlens", "train", "--data", extra[0], "--model", "cnn3d_small", "--epochs", "2",
            "--workers", "0", "--batch-size", "2", "--clip-len", "4", "--set", "data.resize=32",
-           "--set", "data.crop_size=28", "--out", str(tmp_path), "--name", "ddp"]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+           "--set", "data.crop_size=28", "--out", str(tmp_path), "--name", name, *extra[1:]]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_ddp_two_gloo_processes_match_a_single_process_run(dataset, tmp_path):
+    from motionlens.engine.checkpoint import restore_model
+    from motionlens.engine.distributed import DistInfo
+    from motionlens.engine.pipeline import Pipeline, load_index, make_dataset
+    from motionlens.engine.train import validate
+
+    result = _torchrun(tmp_path, "ddp", 29533, dataset.spec)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert (tmp_path / "ddp" / "checkpoints" / "last.pt").is_file()
-    rows = list(csv.DictReader(open(tmp_path / "ddp" / "metrics.csv")))
-    assert len(rows) == 1
     assert result.stderr.count("run folder:") + result.stdout.count("run folder:") == 1  # rank 0 logs only
+    # The same global batch (2 ranks x 2) in one process.
+    single = fit(config(dataset, tmp_path, "epochs=2", "name=single", "data.batch_size=4", "optim.lr=0.003"),
+                 show_progress=False)
+    ddp_state = load_checkpoint(tmp_path / "ddp" / "checkpoints" / "last.pt")
+    one_state = load_checkpoint(single / "checkpoints" / "last.pt")
+    assert ddp_state["scheduler"]["last_epoch"] == one_state["scheduler"]["last_epoch"]  # same optimiser steps
+    ddp_rows = list(csv.DictReader(open(tmp_path / "ddp" / "metrics.csv")))
+    one_rows = list(csv.DictReader(open(single / "metrics.csv")))
+    assert len(ddp_rows) == len(one_rows) == 2
+    assert [r["lr"] for r in ddp_rows] == [r["lr"] for r in one_rows]  # the schedule is sized per rank
+    assert ddp_rows[-1]["val_videos"] == one_rows[-1]["val_videos"] == "2"  # each video once, padding dropped
+    # What the ranks validated together is what one process gets on the same weights.
+    cfg = config(dataset, tmp_path, "epochs=2", "data.batch_size=2")
+    from motionlens.config import fill_recipe
+    cfg = fill_recipe(cfg)
+    index = load_index(cfg.data, show_progress=False)
+    val = make_dataset(index.subset("val"), Pipeline.from_dict(ddp_state["pipeline"]), False, cfg.data)
+    alone = validate(restore_model(ddp_state), val, cfg, torch.device("cpu"), DistInfo(), index.num_classes, False)
+    assert float(ddp_rows[-1]["val_loss"]) == pytest.approx(alone["val_loss"], rel=1e-4)
+    assert float(ddp_rows[-1]["val_video_top1"]) == pytest.approx(alone["val_video_top1"])
+
+
+def test_ddp_ranks_stop_together_on_an_existing_run_folder(dataset, tmp_path):
+    (tmp_path / "taken" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "taken" / "checkpoints" / "last.pt").write_bytes(b"x")
+    result = _torchrun(tmp_path, "taken", 29534, dataset.spec)  # hung in a collective before the fix
+    assert result.returncode != 0
+    assert "already has checkpoints" in result.stderr + result.stdout
 
 
 def test_corrupt_video_is_replaced_and_counted(dataset, tmp_path, caplog):
