@@ -216,3 +216,18 @@ def test_eval_rejects_a_checkpoint_with_other_classes(dataset, tmp_path):
     result = run_cli("eval", run, "--data", other.spec, "--workers", "0")
     assert result.returncode == 2
     assert "2 classes" in result.stderr and "3" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_flow_modality_with_a_three_channel_model_trains_on_flow_statistics(dataset, tmp_path):
+    from motionlens.data.flow_dataset import FLOW_MEAN, FLOW_STD
+    from motionlens.flow import extract_dataset
+
+    extract_dataset(build_index(dataset.spec), tmp_path / "flow", workers=1, show_progress=False)
+    # cnn3d_small's weights record holds 3-channel RGB statistics; flow has 2 channels.
+    result = run_cli("train", "--data", dataset.spec, "--model", "cnn3d_small", "--epochs", "1", "--clip-len", "4",
+                     "--batch-size", "4", "--workers", "1", "--modality", "flow", "--flow-root", tmp_path / "flow",
+                     "--set", "data.resize=32", "--set", "data.crop_size=28", "--out", tmp_path, "--name", "flow")
+    assert result.returncode == 0, result.stderr[-2000:]
+    state = load_checkpoint(tmp_path / "flow" / "checkpoints" / "last.pt")
+    assert tuple(state["pipeline"]["mean"]) == tuple(FLOW_MEAN) and tuple(state["pipeline"]["std"]) == tuple(FLOW_STD)
+    assert state["model"]["stem.0.weight"].shape[1] == 2
