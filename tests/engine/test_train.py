@@ -1,6 +1,7 @@
 """Training: CLI smoke run, exact resume, reproducibility, DDP on CPU, bad-input errors."""
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -55,7 +56,13 @@ def test_cli_train_then_eval_writes_the_run_folder(dataset, tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "ev" / "predictions.csv")))
     assert len(rows) == sum(r.split == "test" for r in build_index(dataset.spec).records)
     assert set(rows[0]) == {"path", "true_label", "predicted_label", "score", "top5", "correct"}
-    assert "video top-1" in result.stderr + result.stdout
+    output = result.stderr + result.stdout
+    assert "video top-1" in output
+    # Which checkpoint and why, and the protocol next to the figures.
+    assert "checkpoint best.pt: epoch 1 of 1, chosen as best by highest val video top-1" in output
+    assert "[1 clip x 3 crops (4 frames spread over the whole video, 28 px three crop)]" in output
+    metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert metrics["protocol"].startswith("1 clip x 3 crops") and metrics["crops_per_clip"] == 3
 
 
 def test_resume_through_the_cli_equals_the_uninterrupted_run(dataset, tmp_path):
