@@ -200,7 +200,7 @@ def choose_best(history: list[dict]) -> tuple[int, str]:
     validated = [r for r in history if r.get("val_video_top1") is not None]
     if not validated:
         return history[-1]["epoch"], "no validation split: the last epoch"
-    top = max(validated, key=lambda r: (r["val_video_top1"], -r["epoch"]))
+    top = max(validated, key=lambda r: (r["val_video_top1"], r["epoch"]))
     n = max(int(top.get("val_videos") or 1), 1)
     p = top["val_video_top1"]
     margin = max(math.sqrt(p * (1 - p) / n), 1 / n)
