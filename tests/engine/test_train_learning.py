@@ -1,15 +1,13 @@
-"""Training that learns: a from-scratch run far above chance, and fine-tuning that beats scratch.
+"""Training that learns: a from-scratch run with the default recipe lands far above chance.
 
-Both run the real `motionlens train` and `motionlens eval` on synthetic classes that only motion
-tells apart, at sizes that take about a minute each on 2 CPU cores."""
+It runs the real `motionlens train` and `motionlens eval` on synthetic classes that only motion
+tells apart, at sizes that take about a minute on 2 CPU cores."""
 
 import json
 
 import pytest
-import torch
 
 from motionlens.data.synth import synthesize
-from motionlens.engine.checkpoint import load_checkpoint
 from tests.conftest import run_cli
 
 TINY = ["--model", "cnn3d_small", "--clip-len", "8", "--batch-size", "4", "--workers", "1",
@@ -37,19 +35,3 @@ def test_from_scratch_with_default_recipe_learns_far_above_chance(scratch):
     _, metrics = scratch
     assert metrics["num_videos"] == 12
     assert metrics["video_top1"] >= 10 / 12, metrics  # chance is 0.5
-
-
-def test_finetuning_a_pretrained_file_beats_the_same_budget_from_scratch(scratch):
-    tmp, _ = scratch
-    weights = tmp / "left_right.pth"  # a plain weights file, as a user would pass one
-    torch.save(load_checkpoint(tmp / "runs" / "scratch" / "checkpoints" / "last.pt")["model"], weights)
-    # Another class set, few videos: 4 per class to train on.
-    data = synthesize(tmp / "few", layout="list", classes=["approach", "recede"], videos_per_class=12,
-                      size=(48, 64), fps=12.5, duration=(1.2, 2.0), seed=5, split_ratio=0.34)
-    budget = ["--epochs", "6", "--optimizer", "adamw", "--lr", "0.003", "--set", "data.train_sampler=tsn",
-              "--set", "data.modality=rgb_diff", "--set", "data.hflip=false", "--set", "optim.weight_decay=0.05",
-              "--set", "optim.warmup_epochs=1"]
-    tuned = train_and_eval(data, tmp / "runs", "tuned", *budget, "--pretrained", weights, "--finetune-from", "block3")
-    alone = train_and_eval(data, tmp / "runs", "alone", *budget)
-    assert tuned["num_videos"] == alone["num_videos"] == 8
-    assert tuned["video_top1"] >= alone["video_top1"] + 0.25, (tuned, alone)
