@@ -31,17 +31,17 @@ class DataConfig:
     resize: int | list[int] | None = None  # short side (or [H, W]) before cropping; None = the weights' resize
     decoder_resize: bool = False  # resize while decoding (faster, other pixels); only where the weights' contract allows it
     crop_size: int | None = None  # square crop; None = the model's default
-    train_sampler: str = "random"  # random | tsn | uniform
-    hflip: bool = True  # random horizontal flips in training; turn off when classes depend on direction (left vs right)
+    train_sampler: str | None = None  # random (one dense clip) | tsn (clip_len frames spread over the whole video); None = the recipe's (see RECIPES)
+    hflip: bool | None = None  # random horizontal flips in training; off for classes that a mirror changes (left vs right); None = the recipe's
     color_jitter: bool = False  # random brightness / contrast / saturation in training
-    eval_clips: int = 5  # clips per video at evaluation (uniform)
-    eval_crops: int = 1  # 1 (centre) or 3 (three crop) per clip at evaluation
+    eval_clips: int = 5  # clips per video at validation and `motionlens eval` (uniform; the tsn sampler takes 1)
+    eval_crops: int = 1  # 1 (centre) or 3 (three crop) per clip at validation and `motionlens eval`
     batch_size: int = 8
     num_workers: int = 2  # DataLoader worker processes (0 = decode in the main process)
     frames_fps: float = 25.0  # rate assumed for folders of extracted frames, which store none
     max_bad_videos: int = 50  # an epoch stops with an error after this many undecodable videos
     max_damaged_fraction: float = 0.25  # a clip with more of its frames damaged (corrupt data, each filled with the nearest good frame) is dropped like an undecodable video
-    modality: str = "rgb"  # rgb | rgb_diff (frames + frame differences, TSN) | flow | rgb+flow (flow reads `flow_root`, see `motionlens flow`)
+    modality: str | None = None  # None = the recipe's | rgb | rgb_diff (frames + frame differences, TSN) | flow | rgb+flow (flow reads `flow_root`, see `motionlens flow`)
     flow_root: str | None = None  # root of extracted flow, for modality "flow"
 
 
@@ -57,13 +57,13 @@ class ModelConfig:
 
 @dataclass
 class OptimConfig:
-    optimizer: str = "sgd"  # sgd | adamw
-    lr: float = 0.01  # backbone learning rate (for batch_size 8; scale linearly)
+    optimizer: str | None = None  # sgd | adamw; None = the recipe's (see RECIPES)
+    lr: float | None = None  # backbone learning rate (for batch_size 8; scale linearly); None = the recipe's
     head_lr: float | None = None  # learning rate of the new head; None = lr
     momentum: float = 0.9  # SGD only
-    weight_decay: float = 1e-4  # not applied to biases and norm layers
+    weight_decay: float | None = None  # not applied to biases and norm layers; None = the recipe's
     scheduler: str = "cosine"  # cosine | step | constant, after warmup
-    warmup_epochs: float = 0.0  # linear warmup from lr/10
+    warmup_epochs: float | None = None  # linear warmup from lr/10, in optimiser steps' worth of epochs; None = the recipe's
     step_size: int = 10  # epochs between decays, for "step"
     gamma: float = 0.1  # decay factor, for "step"
     label_smoothing: float = 0.0
@@ -77,16 +77,60 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
-    epochs: int = 10
+    epochs: int | None = None  # None = the recipe's (see RECIPES)
     seed: int = 0  # same seed and config on CPU give identical metrics
     out: str = "runs"  # runs are written to out/name
     name: str | None = None  # run folder name; None = <model>-<dataset>-<time>
-    save_every: int = 1  # checkpoint every n epochs (best and last are always kept)
+    save_every: int = 1  # write checkpoints/epoch_N.pt every n epochs (best and last are always kept)
+    keep_epochs: int | None = 2  # keep only the newest n epoch_N.pt files (None = all): an r3d_18 checkpoint is ~130 MB
     eval_every: int = 1  # validate every n epochs
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     sync_bn: bool = False  # SyncBatchNorm under torchrun / DDP
     max_steps: int | None = None  # stop each epoch after this many steps (smoke tests, lr-find)
 
+
+# What the keys left at None above mean. A model trained from scratch and one that starts from
+# pretrained weights want different recipes; one table owns both, so `motionlens train`, lr-find
+# and the demo agree. The resolved values are what config.yaml and every checkpoint record.
+#
+# scratch (measured on synthetic motion classes, see the README's from-scratch table): AdamW with
+#   a 2-epoch warmup into cosine decay (one cycle), frames spread over the whole video (TSN-style
+#   segments) so a clip sees the action from start to end, frame differences appended (motion is
+#   what tells the classes apart), no flips (a mirror turns "move left" into "move right").
+# pretrained: torchvision's fine-tuning reference: SGD with momentum, dense clips as the weights
+#   were trained on, RGB input as the weights expect, flips on.
+RECIPES: dict[str, dict[str, Any]] = {
+    "scratch": {
+        "epochs": 30,
+        "data": {"train_sampler": "tsn", "modality": "rgb_diff", "hflip": False},
+        "optim": {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 0.05, "warmup_epochs": 2.0},
+    },
+    "pretrained": {
+        "epochs": 10,
+        "data": {"train_sampler": "random", "modality": "rgb", "hflip": True},
+        "optim": {"optimizer": "sgd", "lr": 0.01, "weight_decay": 1e-4, "warmup_epochs": 0.0},
+    },
+}
+
+
+def recipe_name(cfg: "TrainConfig") -> str:
+    return "pretrained" if cfg.model.pretrained else "scratch"
+
+
+def fill_recipe(cfg: "TrainConfig") -> "TrainConfig":
+    """`cfg` with every key left at None set from its recipe (RECIPES[recipe_name(cfg)])."""
+
+    def fill(node: Any, table: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        for key, value in table.items():
+            current = getattr(node, key)
+            if isinstance(value, dict):
+                out[key] = fill(current, value)
+            elif current is None:
+                out[key] = value
+        return out
+
+    return merge(cfg, fill(cfg, RECIPES[recipe_name(cfg)]))
 
 def _check_type(value: Any, hint: Any, key: str) -> Any:
     """Return `value` converted to `hint` where that is lossless (int -> float), else raise."""

@@ -42,3 +42,15 @@ def test_every_recipe_in_configs_is_valid():
     assert len(recipes) >= 5
     for recipe in recipes:
         resolve(TrainConfig, recipe)
+
+
+def test_recipe_fills_only_what_was_left_unset():
+    from motionlens.config import RECIPES, fill_recipe
+
+    scratch = fill_recipe(resolve(TrainConfig, None, parse_override("model.name=cnn3d_small")))
+    assert (scratch.optim.optimizer, scratch.optim.lr, scratch.epochs) == ("adamw", 3e-3, RECIPES["scratch"]["epochs"])
+    assert (scratch.data.train_sampler, scratch.data.modality, scratch.data.hflip) == ("tsn", "rgb_diff", False)
+    tuned = fill_recipe(resolve(TrainConfig, None, parse_override("model.pretrained=kinetics400"),
+                                parse_override("optim.lr=0.002"), parse_override("data.hflip=false")))
+    assert (tuned.optim.optimizer, tuned.optim.lr, tuned.data.hflip, tuned.data.modality) == ("sgd", 0.002, False, "rgb")
+    assert fill_recipe(tuned) == tuned  # idempotent: a resolved config (config.yaml) has no None left to fill

@@ -20,15 +20,22 @@ _FLAG_KEYS = {
 }
 
 
-def config_from_flags(recipe, overrides, **flags):
-    """TrainConfig from defaults, then the recipe, then --set overrides, then explicit flags."""
-    from ..config import TrainConfig, parse_override, resolve
+def flag_updates(overrides, **flags) -> list[dict]:
+    """The config changes the user asked for: --set overrides, then explicit flags (unset ones change nothing)."""
+    from ..config import parse_override
 
     updates = [parse_override(text) for text in overrides]
     for flag, value in flags.items():
         if value is not None and flag in _FLAG_KEYS:
             updates.append(parse_override(f"{_FLAG_KEYS[flag]}={json.dumps(value)}"))
-    return resolve(TrainConfig, recipe, *updates)
+    return updates
+
+
+def config_from_flags(recipe, overrides, **flags):
+    """TrainConfig from defaults, then the recipe, then --set overrides, then explicit flags."""
+    from ..config import TrainConfig, resolve
+
+    return resolve(TrainConfig, recipe, *flag_updates(overrides, **flags))
 
 
 def train_options(fn):
@@ -66,11 +73,17 @@ def train(recipe, overrides, resume, **flags):
 
     Example: motionlens train --data hmdb51:ROOT --split 1 --model r3d_18 --pretrained kinetics400
     --finetune-from layer4 --epochs 10"""
-    from ..engine.train import fit
+    from ..config import load_yaml
+    from ..engine.train import fit, resume_config
 
-    cfg = config_from_flags(recipe, overrides, **flags)
-    if resume is None and not cfg.data.data:
-        raise click.UsageError("--data is required (or a --config recipe that sets data.data)")
+    if resume is not None:
+        # The run's own config, changed only where asked (--epochs 20 extends it): a default here
+        # would silently stretch a 3-epoch run to 10.
+        cfg = resume_config(resume, *([load_yaml(recipe)] if recipe else []), *flag_updates(overrides, **flags))
+    else:
+        cfg = config_from_flags(recipe, overrides, **flags)
+        if not cfg.data.data:
+            raise click.UsageError("--data is required (or a --config recipe that sets data.data)")
     run_dir = fit(cfg, resume=resume)
     if int(os.environ.get("RANK", "0")) == 0:
         console.print(f"done: {run_dir}  (evaluate with: motionlens eval {run_dir})")
@@ -81,8 +94,8 @@ def train(recipe, overrides, resume, **flags):
 @click.option("--data", help="dataset as LAYOUT:ROOT (default: the one the run trained on)")
 @click.option("--annotations", help="split/annotation files, when not under ROOT")
 @click.option("--split", "which", type=click.Choice(["train", "val", "test"]), help="default: test, else val")
-@click.option("--clips", type=click.IntRange(1, 100), default=10, show_default=True, help="uniform clips per video")
-@click.option("--crops", type=click.Choice(["1", "3"]), default="3", show_default=True, help="spatial crops per clip")
+@click.option("--clips", type=click.IntRange(1, 100), help="uniform clips per video (default: the run's data.eval_clips)")
+@click.option("--crops", type=click.Choice(["1", "3"]), help="spatial crops per clip (default: the run's data.eval_crops)")
 @click.option("--batch-size", type=int, help="videos per batch")
 @click.option("--workers", type=int)
 @click.option("--device", default="auto", show_default=True)
@@ -105,16 +118,22 @@ def evaluate(run_or_checkpoint, data, annotations, which, clips, crops, batch_si
         from ..engine.fusion import evaluate_fusion, format_fusion_table
 
         result = evaluate_fusion(run_or_checkpoint, fuse_with, data=data, flow_root=flow_root, split=which,
-                                 out_dir=out, num_clips=clips, num_crops=int(crops), batch_size=batch_size,
+                                 out_dir=out, num_clips=clips, num_crops=int(crops) if crops else None, batch_size=batch_size,
                                  num_workers=workers, device=device, annotations=annotations)
         console.print(format_fusion_table(result), markup=False, soft_wrap=True)
         console.print(f"wrote {out}/fusion.json, fusion.md")
         return
-    result = evaluate_checkpoint(run_or_checkpoint, data, out, split=which, num_clips=clips, num_crops=int(crops),
-                                 batch_size=batch_size, num_workers=workers, device=device, annotations=annotations)
-    console.print(f"{result['split']}: {result['num_videos']} videos | video top-1 {result['video_top1']:.1%} "
-                  f"top-5 {result['video_top5']:.1%} | clip top-1 {result['clip_top1']:.1%} | mean class accuracy "
-                  f"{result['mean_class_accuracy']:.1%}")
+    result = evaluate_checkpoint(run_or_checkpoint, data, out, split=which, num_clips=clips,
+                                 num_crops=int(crops) if crops else None, batch_size=batch_size, num_workers=workers,
+                                 device=device, annotations=annotations)
+    console.print(f"checkpoint {result['checkpoint_note']}", markup=False, soft_wrap=True)
+    unlabeled = f" ({result['num_unlabeled']} without labels, not scored)" if result["num_unlabeled"] else ""
+    protocol = result["protocol"]
+    console.print(f"{result['split']}: {result['num_videos']} videos{unlabeled}\n"
+                  f"  video top-1 {result['video_top1']:.1%}  top-5 {result['video_top5']:.1%}  [{protocol}]\n"
+                  f"  clip top-1 {result['clip_top1']:.1%}  [each clip x crop alone: {protocol}]\n"
+                  f"  mean class accuracy {result['mean_class_accuracy']:.1%}  [{protocol}]",
+                  markup=False, soft_wrap=True)
     console.print(f"wrote {out}/report.html, predictions.csv, confusion.png, metrics.json")
 
 

@@ -79,9 +79,12 @@ class RandomClipSampler(ClipSampler):
 
     def __call__(self, span, rng=None):
         rng = rng or np.random.default_rng()
-        room = span.num_frames - self.clip_span(span.fps)
-        offset = float(rng.uniform(0, room)) if room > 0 else 0.0
-        return [self.make(span, np.floor(offset), 0, 1)]
+        # The last valid start puts the clip's last frame on the video's last frame: a 17-frame
+        # video has two 16-frame clips (starts 0 and 1), and both must be drawn.
+        last_offset = int(clip_offsets(self.clip_len, self.step(span.fps))[-1])
+        last_start = span.num_frames - 1 - last_offset
+        start = int(rng.integers(0, last_start + 1)) if last_start > 0 else 0
+        return [self.make(span, start, 0, 1)]
 
 
 @dataclass

@@ -425,6 +425,7 @@ def synthesize(
     split_ratio: float = 0.7,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    classes: Sequence[str] | None = None,
 ) -> SynthDataset:
     """Write a dataset of `num_classes` x `videos_per_class` synthetic videos in `layout`.
 
@@ -432,9 +433,16 @@ def synthesize(
     duration: seconds, or a (min, max) range sampled uniformly. codec: None picks the layout's usual
     one (H.264 mp4; XVID avi for hmdb51/ucf101). split_ratio is the train share where the layout
     has splits. `overwrite` empties a non-empty `out` first (else MotionlensError).
-    `progress(done, total)` is called after each video."""
+    `progress(done, total)` is called after each video. `classes` picks the motions by name
+    (e.g. ["approach", "recede"], for a second class set to fine-tune on) instead of the first
+    `num_classes` of CLASSES."""
     if layout not in LAYOUTS:
         raise MotionlensError(f"unknown layout '{layout}'; expected one of {', '.join(LAYOUTS)}")
+    if classes is not None:
+        unknown = [c for c in classes if c not in CLASSES]
+        if unknown or not classes or len(set(classes)) != len(classes):
+            raise MotionlensError(f"classes must be distinct names among {', '.join(CLASSES)}; got {list(classes)}")
+        num_classes = len(classes)
     if not 1 <= num_classes <= len(CLASSES):
         raise MotionlensError(f"num_classes must be 1..{len(CLASSES)}, got {num_classes}")
     if videos_per_class < 1:
@@ -448,7 +456,7 @@ def synthesize(
         raise MotionlensError(f"split_ratio must be between 0 and 1, got {split_ratio}")
     out = Path(out)
     _prepare_out(out, overwrite)
-    motions = list(CLASSES[:num_classes])
+    motions = list(classes) if classes is not None else list(CLASSES[:num_classes])
     ext = _extension(layout, codec)
     avi_codec = codec or ("xvid" if layout in ("hmdb51", "ucf101") else None)
 

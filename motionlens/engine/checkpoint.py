@@ -80,3 +80,28 @@ def restore_model(state: dict[str, Any]) -> torch.nn.Module:
     model = create_model(state["model_name"], num_classes=len(state["classes"]), **state.get("model_options", {}))
     model.load_state_dict(state["model"])
     return model
+
+
+def prune_epoch_checkpoints(folder: str | os.PathLike, keep: int | None) -> list[Path]:
+    """Delete all but the newest `keep` epoch_N.pt files in `folder` (None keeps all); last.pt
+    and best.pt are separate files and never touched. Returns what was deleted."""
+    if keep is None:
+        return []
+    epochs = sorted(Path(folder).glob("epoch_*.pt"), key=lambda p: int(p.stem.partition("_")[2] or 0))
+    doomed = epochs[: max(len(epochs) - keep, 0)]
+    for path in doomed:
+        path.unlink(missing_ok=True)
+    return doomed
+
+
+def describe_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> str:
+    """Which epoch a checkpoint holds and why it was chosen, for eval to print next to its figures."""
+    path = Path(path)
+    epochs = (state.get("config") or {}).get("epochs")
+    text = f"{path.name}: epoch {state.get('epoch', '?')}" + (f" of {epochs}" if epochs else "")
+    best = state.get("best")
+    if path.name == "best.pt" and isinstance(best, dict):
+        return f"{text}, chosen as best by {best['reason']}"
+    if path.name == "last.pt":
+        return f"{text} (the last checkpoint)"
+    return text

@@ -54,6 +54,25 @@ def all_gather_objects(obj, info: DistInfo) -> list:
     return out
 
 
+def _reduce(value: int, info: DistInfo, op) -> int:
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else None
+    t = torch.tensor([int(value)], dtype=torch.int64, device=device)
+    dist.all_reduce(t, op=op)
+    return int(t.item())
+
+
+def any_rank(flag: bool, info: DistInfo) -> bool:
+    """True on every rank when `flag` is true on any. A check that can fail on one rank (a run
+    folder that exists, too many bad videos) is decided together, so all ranks raise and none
+    is left waiting in a collective."""
+    return bool(_reduce(bool(flag), info, dist.ReduceOp.MAX)) if info.enabled else bool(flag)
+
+
+def sum_ranks(value: int, info: DistInfo) -> int:
+    """The sum of an integer over all ranks (the same on each)."""
+    return _reduce(value, info, dist.ReduceOp.SUM) if info.enabled else int(value)
+
+
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()

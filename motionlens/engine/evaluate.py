@@ -52,7 +52,7 @@ def write_predictions(path: Path, records, classes: list[str], metrics: dict, to
             order = np.argsort(-scores, kind="stable")[:top_k]
             top = ";".join(f"{classes[i]}:{scores[i]:.4f}" for i in order)
             writer.writerow([records[int(vid)].path, classes[label] if label >= 0 else "", classes[order[0]],
-                             f"{scores[order[0]]:.4f}", top, int(order[0] == label)])
+                             f"{scores[order[0]]:.4f}", top, int(order[0] == label) if label >= 0 else ""])
     return path
 
 
@@ -114,6 +114,19 @@ def predict_videos(stream: Stream, index, device, num_clips: int | None = None, 
     return summarize(out["probs"], out["labels"], out["videos"], len(stream.classes))
 
 
+def eval_protocol(pipe, data, num_clips: int | None = None, num_crops: int | None = None) -> str:
+    """What a validation or evaluation figure was measured on, e.g. "5 clips x 1 crop (16 frames
+    every 2, 112 px centre crop)". `data.eval_clips` and `data.eval_crops` own the defaults for
+    both validation during training and `motionlens eval`."""
+    crops = num_crops or data.eval_crops
+    crop = f"{pipe.crop_size} px {'centre' if crops == 1 else 'three'} crop"
+    if data.train_sampler == "tsn":
+        return f"1 clip x {crops} crop{'s' if crops > 1 else ''} ({pipe.clip_len} frames spread over the whole video, {crop})"
+    clips = num_clips or data.eval_clips
+    return (f"{clips} clip{'s' if clips > 1 else ''} x {crops} crop{'s' if crops > 1 else ''} "
+            f"({pipe.clip_len} frames every {pipe.frame_stride}, {crop})")
+
+
 def default_split(index) -> str:
     """What evaluation reports on: the test split when the dataset has one, else val."""
     return "test" if any(r.split == "test" for r in index.records) else "val"
@@ -127,6 +140,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None, out_dir: str |
     metrics.json, predictions.csv, confusion.png and report.html into `out_dir`."""
     from ..report.html import write_report
     from ..report.plots import plot_confusion
+    from .checkpoint import describe_checkpoint
     from .distributed import DistInfo, pick_device
     from .pipeline import load_index
 
@@ -140,13 +154,19 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None, out_dir: str |
     subset = index.subset(split)
     if len(subset) == 0:
         raise MotionlensError(f"split '{split}' of {cfg.data.data} has no videos")
-    num_crops = num_crops or cfg.data.eval_crops
+    num_clips, num_crops = num_clips or cfg.data.eval_clips, num_crops or cfg.data.eval_crops
     metrics = predict_videos(stream, subset, pick_device(device, DistInfo()), num_clips, num_crops, show_progress,
                              f"evaluating {split}")
+    if metrics["num_videos"] == 0:
+        raise MotionlensError(f"split '{split}' of {cfg.data.data} has no labelled videos to score "
+                              f"({metrics['num_unlabeled']} without labels); evaluate another --split")
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = {**headline(metrics), "split": split, "checkpoint": str(ckpt_path),
+              "checkpoint_note": describe_checkpoint(ckpt_path, stream.state),
+              "protocol": eval_protocol(stream.pipe, cfg.data, num_clips, num_crops),
+              "num_unlabeled": metrics["num_unlabeled"],
               "clips_per_video": metrics["num_clips"] // max(metrics["num_videos"] * num_crops, 1),
               "crops_per_clip": num_crops,
               "per_class_accuracy": dict(zip(classes, metrics["per_class_accuracy"]))}

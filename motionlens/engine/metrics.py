@@ -44,22 +44,31 @@ def video_scores(clip_probs: np.ndarray, video_ids: np.ndarray) -> tuple[np.ndar
 def summarize(clip_probs: np.ndarray, clip_labels: np.ndarray, clip_videos: np.ndarray, num_classes: int) -> dict:
     """Clip- and video-level top-1/top-5, mean class accuracy, per-class accuracy and confusion.
 
-    clip_probs (N, K) softmax per clip (and crop); clip_labels, clip_videos (N,)."""
+    clip_probs (N, K) softmax per clip (and crop); clip_labels, clip_videos (N,). Videos without a
+    label (label < 0, e.g. Kinetics' test CSVs) are scored (`video_scores` holds every video, for
+    predictions.csv) but never counted: the figures cover `num_videos` labelled videos only, and
+    `num_unlabeled` says how many were left out. With no labelled video the figures are NaN."""
     ids, vscores = video_scores(clip_probs, clip_videos)
     first = {v: i for i, v in reversed(list(enumerate(clip_videos)))}
     vlabels = np.array([clip_labels[first[v]] for v in ids], dtype=np.int64)
-    cm = confusion_matrix(vlabels, vscores.argmax(1), num_classes)
+    labelled, clip_labelled = vlabels >= 0, clip_labels >= 0
+    cm = confusion_matrix(vlabels[labelled], vscores[labelled].argmax(1), num_classes)
+
+    def mean(hits: np.ndarray) -> float:
+        return float(hits.mean()) if len(hits) else float("nan")
+
     return {
-        "clip_top1": float(topk_correct(clip_probs, clip_labels, 1).mean()),
-        "clip_top5": float(topk_correct(clip_probs, clip_labels, 5).mean()),
-        "video_top1": float(topk_correct(vscores, vlabels, 1).mean()),
-        "video_top5": float(topk_correct(vscores, vlabels, 5).mean()),
+        "clip_top1": mean(topk_correct(clip_probs[clip_labelled], clip_labels[clip_labelled], 1)),
+        "clip_top5": mean(topk_correct(clip_probs[clip_labelled], clip_labels[clip_labelled], 5)),
+        "video_top1": mean(topk_correct(vscores[labelled], vlabels[labelled], 1)),
+        "video_top5": mean(topk_correct(vscores[labelled], vlabels[labelled], 5)),
         "mean_class_accuracy": mean_class_accuracy(cm),
         "per_class_accuracy": per_class_accuracy(cm).tolist(),
         "confusion": cm,
         "video_ids": ids,
         "video_scores": vscores,
         "video_labels": vlabels,
-        "num_videos": int(len(ids)),
-        "num_clips": int(len(clip_labels)),
+        "num_videos": int(labelled.sum()),
+        "num_unlabeled": int((~labelled).sum()),
+        "num_clips": int(clip_labelled.sum()),
     }

@@ -64,9 +64,9 @@ def write_report(path: str | Path, result: dict, metrics: dict, records: Sequenc
 
     scores, labels = metrics["video_scores"], metrics["video_labels"]
     predicted = scores.argmax(1)
-    wrong = np.flatnonzero(predicted != labels)
-    wrong = wrong[np.argsort(-scores[wrong, predicted[wrong]])][:worst]  # most confident mistakes first
-    parts.append(f"<h2>Worst mistakes ({len(np.flatnonzero(predicted != labels))} in all)</h2>")
+    mistakes = np.flatnonzero((predicted != labels) & (labels >= 0))  # unlabelled videos are not mistakes
+    wrong = mistakes[np.argsort(-scores[mistakes, predicted[mistakes]])][:worst]  # most confident first
+    parts.append(f"<h2>Worst mistakes ({len(mistakes)} in all)</h2>")
     if not len(wrong):
         parts.append("<p>None: every video was classified correctly.</p>")
     for i in wrong:

@@ -14,6 +14,17 @@ def test_random_clip_stays_inside_and_has_stride():
         assert 10 <= clip.indices[0] and clip.indices[-1] <= 49
 
 
+def test_random_clip_draws_every_valid_start_including_the_last():
+    sampler = RandomClipSampler(clip_len=16)
+    rng = np.random.default_rng(0)
+    starts = {sampler(Span(first=0, num_frames=17, fps=25), rng)[0].start for _ in range(200)}
+    assert starts == {0, 1}
+    strided = RandomClipSampler(clip_len=4, frame_stride=3)  # spans 10 frames: starts 0..3 in 13 frames
+    clips = [strided(Span(first=5, num_frames=13, fps=25), rng)[0] for _ in range(200)]
+    assert {c.start for c in clips} == {5, 6, 7, 8}
+    assert max(c.indices[-1] for c in clips) == 17  # the video's last frame, never past it
+
+
 def test_short_video_is_looped():
     (clip,) = UniformClipSampler(clip_len=6, num_clips=1)(Span(0, 4, 25))
     assert clip.indices == (0, 1, 2, 3, 0, 1)

@@ -81,9 +81,10 @@ def test_on_motion_defined_videos_the_temporal_stream_beats_the_spatial_one(tmp_
 
     common = [f"data.data={data.spec}", f"out={tmp_path / 'runs'}", "data.resize=48", "data.crop_size=48",
               "data.batch_size=4", "data.num_workers=0", "data.eval_clips=3", "data.hflip=false", "epochs=12",
-              "eval_every=12", "save_every=0", "optim.optimizer=adamw", "optim.lr=0.001", "optim.weight_decay=0"]
+              "eval_every=12", "save_every=0", "optim.optimizer=adamw", "optim.lr=0.001", "optim.weight_decay=0",
+              "optim.warmup_epochs=0", "data.train_sampler=random"]
     streams = {
-        "spatial": ["model.name=spatial_resnet18", "data.clip_len=1", "model.options={dropout: 0.0}"],
+        "spatial": ["model.name=spatial_resnet18", "data.clip_len=1", "model.options={dropout: 0.0}", "data.modality=rgb"],
         "temporal": ["model.name=temporal_resnet18", "data.clip_len=8", "model.options={clip_len: 8, dropout: 0.0}",
                      "data.modality=flow", f"data.flow_root={tmp_path / 'flow'}"],
     }

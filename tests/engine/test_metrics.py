@@ -33,3 +33,22 @@ def test_topk():
     scores = np.array([[0.1, 0.5, 0.4], [0.3, 0.3, 0.4]])
     assert topk_correct(scores, np.array([2, 0]), 1).tolist() == [False, False]
     assert topk_correct(scores, np.array([2, 0]), 2).tolist() == [True, True]
+
+
+def test_unlabelled_videos_are_scored_but_never_counted():
+    # Kinetics' test CSVs give no labels (-1); they must not land in the last class's row.
+    probs = np.array([[0.9, 0.1, 0.0], [0.1, 0.1, 0.8], [0.2, 0.2, 0.6], [0.1, 0.2, 0.7]])
+    labels = np.array([0, -1, -1, 2])
+    videos = np.array([0, 1, 1, 2])
+    m = summarize(probs, labels, videos, num_classes=3)
+    assert m["num_videos"] == 2 and m["num_unlabeled"] == 1 and m["num_clips"] == 2
+    assert m["video_top1"] == pytest.approx(1.0) and m["clip_top1"] == pytest.approx(1.0)
+    assert m["confusion"].tolist() == [[1, 0, 0], [0, 0, 0], [0, 0, 1]]
+    assert m["mean_class_accuracy"] == pytest.approx(1.0)
+    assert m["video_ids"].tolist() == [0, 1, 2] and m["video_labels"].tolist() == [0, -1, 2]
+
+
+def test_only_unlabelled_videos_give_no_figures():
+    m = summarize(np.array([[0.3, 0.7]]), np.array([-1]), np.array([0]), num_classes=2)
+    assert m["num_videos"] == 0 and m["num_unlabeled"] == 1
+    assert np.isnan(m["video_top1"]) and m["confusion"].sum() == 0
