@@ -62,9 +62,12 @@ class SplitReport:
 
     listed_missing: list[str] = field(default_factory=list)  # named in a list, not on disk
     unlisted: list[str] = field(default_factory=list)  # on disk, named in no list
+    rejected: list[str] = field(default_factory=list)  # "file:line: reason": names that would leave the root
 
     def lines(self, examples: int = 3) -> list[str]:
-        out = []
+        out = [f"skipped {line}" for line in self.rejected[:examples]]
+        if len(self.rejected) > examples:
+            out.append(f"... and {len(self.rejected) - examples} more rows skipped for unsafe names")
         for what, items in (("listed but missing on disk", self.listed_missing),
                              ("on disk but in no split file", self.unlisted)):
             if items:
