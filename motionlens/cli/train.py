@@ -69,6 +69,8 @@ def train(recipe, overrides, resume, **flags):
     from ..engine.train import fit
 
     cfg = config_from_flags(recipe, overrides, **flags)
+    if resume is not None and flags.get("epochs") is None:
+        cfg = None  # the run's own config; its defaults must not stretch it (e.g. to the default 10 epochs)
     if resume is None and not cfg.data.data:
         raise click.UsageError("--data is required (or a --config recipe that sets data.data)")
     run_dir = fit(cfg, resume=resume)

@@ -316,6 +316,13 @@ def parse_data_spec(data: str | os.PathLike, layout: str | None = None) -> tuple
         if layout and layout != head:
             raise MotionlensError(f"--layout {layout} contradicts the data spec '{text}'")
         return head, Path(tail).expanduser().absolute()
+    if sep and len(head) > 1 and head.replace("_", "").isalnum() and not Path(text).expanduser().exists():
+        import difflib
+
+        close = difflib.get_close_matches(head, list(LAYOUTS), n=1)
+        hint = f"did you mean {close[0]}:{tail}? " if close else ""
+        raise MotionlensError(f"unknown layout '{head}' in '{text}': {hint}layouts are {', '.join(LAYOUTS)} "
+                              "(LAYOUT:ROOT)")
     layout = layout or "auto"
     if layout not in LAYOUTS:
         raise MotionlensError(f"unknown layout '{layout}'; expected one of {', '.join(LAYOUTS)}")

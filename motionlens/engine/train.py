@@ -168,6 +168,9 @@ def fit(cfg: TrainConfig, resume: str | Path | None = None, show_progress: bool 
         saved = config_mod.from_dict(TrainConfig, state["config"])
         cfg = config_mod.merge(saved, {"epochs": max(cfg.epochs, saved.epochs)}) if cfg is not None else saved
         run_dir = ckpt_path.parent.parent
+        if state.get("epoch", 0) >= cfg.epochs:
+            raise MotionlensError(f"{run_dir} already finished its {cfg.epochs} epochs; to train longer, resume "
+                                  f"with --epochs N (N > {state['epoch']})")
     dist = distributed.init_distributed(cfg.device)
     device = distributed.pick_device(cfg.device, dist)
     torch.manual_seed(cfg.seed)
