@@ -107,7 +107,8 @@ def test_sigkill_at_random_moments_always_resumes_from_an_intact_checkpoint(data
             else:  # anywhere: start-up, training, validation or a write
                 time.sleep(rng.uniform(0.1, 2.0))
             os.kill(pid, signal.SIGKILL)
-            assert trainer.wait() == -signal.SIGKILL, (tmp_path / "train.log").read_text()[-2000:]
+            status, pid = trainer.wait(), None  # reaped: its pid must not be signalled again
+            assert status == -signal.SIGKILL, log.read_text()[-2000:]
             kills["mid_write" if hit else "random"] += 1
             if (ckpts / "last.pt").exists():
                 state = load_checkpoint(ckpts / "last.pt")  # intact: loads, and never goes back
@@ -122,9 +123,11 @@ def test_sigkill_at_random_moments_always_resumes_from_an_intact_checkpoint(data
             time.sleep(0.01)
         os.kill(pid, signal.SIGKILL)
         trainer.wait()
+        pid = None
     finally:
-        if pid is not None:
+        if pid is not None:  # an assertion failed while a child ran
             trainer.stop_child(pid)
+            trainer.wait()
     state = load_checkpoint(ckpts / "last.pt")
     assert state["epoch"] >= last + 1 and [row["epoch"] for row in state["history"]] == list(range(1, state["epoch"] + 1))
     log = (tmp_path / "train.log").read_text()
