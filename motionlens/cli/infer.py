@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import MotionlensError, TaskFailed
+from ..errors import TaskFailed
 from ..progress import console
 
 
@@ -83,11 +83,6 @@ def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eage
 
     if off_threshold is not None and threshold is None:
         raise click.UsageError("--off-threshold needs --threshold")
-    missing = [str(v) for v in videos if "://" not in str(v) and not Path(v).exists()]
-    if missing:  # before the model loads: a typo in a long list should not cost a model load
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise MotionlensError(f"{len(missing)} of {len(videos)} videos not found: {shown}; check the paths "
-                               "(nothing was processed)")
     _warn_untrained(model_or_run, pretrained)
     predictor = load_predictor(model_or_run, pretrained=pretrained, device=device, clip_len=clip_len,
                                target_fps=target_fps, fast=not eager)
@@ -121,7 +116,8 @@ def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eage
             failed.append(str(video))
             click.secho(f"error: {err}", fg="red", err=True)
     if failed:
-        raise TaskFailed(f"{len(failed)} of {len(videos)} videos failed: {', '.join(failed)}")
+        raise TaskFailed(f"{len(failed)} of {len(videos)} videos failed: {', '.join(failed)} (reasons above; the "
+                         f"others are in {out_dir})")
 
 
 @click.command()
