@@ -150,6 +150,8 @@ def watch(source, model_or_run, pretrained, clip_len, target_fps, device, eager,
     is slower than the source, stale frames are dropped and counted.
 
     Example: motionlens watch rtsp://cam/stream runs/fights --alert fight:0.8:2s --webhook http://hooks/alert"""
+    from rich.markup import escape
+
     from ..engine.infer import load_predictor
     from ..engine.watch import AlertRule, EventSink, format_status
     from ..engine.watch import watch as run_watch
@@ -159,7 +161,8 @@ def watch(source, model_or_run, pretrained, clip_len, target_fps, device, eager,
     predictor = load_predictor(model_or_run, pretrained=pretrained, device=device, clip_len=clip_len,
                                target_fps=target_fps, fast=not eager)
     stream = open(events_file, "w", encoding="utf-8") if events_file else sys.stdout
-    sink = EventSink(stream, webhook, warn=lambda message: console.print(f"[yellow]{message}"), spool=spool)
+    sink = EventSink(stream, webhook, warn=lambda message: console.print(f"[yellow]{escape(message)}", soft_wrap=True),
+                     spool=spool)
 
     def on_status(status: dict) -> None:
         prefix = "done" if status["event"] == "summary" else "watching"
