@@ -126,6 +126,8 @@ def test_list_layout_stays_below_its_folder(tree, tmp_path):
     assert [line.split(": ")[0] for line in rejected] == [f"{root / 'train.txt'}:{n}" for n in (3, 4, 5, 6)]
     assert "'..'" in rejected[0] and "absolute" in rejected[1] and "longer" in rejected[2]
     assert any(line.startswith("skipped ") for line in index.report.lines())
+    check = run_cli("data", "check", f"list:{root}")
+    assert check.returncode == 1 and "4 rows skipped for unsafe names" in check.stderr.replace("\n", " ")
 
 
 def test_kinetics_hmdb_and_hara_reject_unsafe_names(tmp_path):
