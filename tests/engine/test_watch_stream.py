@@ -62,15 +62,17 @@ def test_watch_reconnects_to_a_killed_and_restarted_stream(tmp_path):
     watch = subprocess.Popen([CLI, "watch", f"http://127.0.0.1:{port}/live.ts", str(ckpt), "--alert",
                               "bright:0.8:0.4s", "--events", str(events_file), "--stride", "2", "--retry-delay", "0.3",
                               "--max-retries", "8", "--device", "cpu"], stderr=subprocess.PIPE, text=True)
-    restarted = None
+    restarted, began = None, time.monotonic()
     try:
         wait_for_event(events_file, watch, lambda ev: any(e["event"] == "alert_end" for e in ev))
         server.send_signal(signal.SIGKILL)  # mid-stream: the stream goes on, dark, until killed
         server.wait()
+        killed_at = time.monotonic() - began
         # Restart only once two attempts have failed against the dead port, so the gap is real.
         wait_for_event(events_file, watch, lambda ev: any(e["event"] == "reconnect" and e["attempt"] >= 2
                                                           for e in ev))
         restarted = start_server(port, lifetime=60)
+        restarted_at = time.monotonic() - began
         wait_for_event(events_file, watch, lambda ev: sum(e["event"] == "alert_end" for e in ev) == 2)
         watch.send_signal(signal.SIGINT)  # how a user stops watching a live camera
         _, stderr = watch.communicate(timeout=60)
@@ -80,9 +82,11 @@ def test_watch_reconnects_to_a_killed_and_restarted_stream(tmp_path):
                 proc.kill()
                 proc.wait()
     events = read_events(events_file)
-    timeline = [{k: e[k] for k in ("event", "time_sec", "end_sec", "attempt", "delay_sec", "reason", "gap_sec",
+    timeline = [{k: e[k] for k in ("event", "start_sec", "time_sec", "end_sec", "attempt", "delay_sec", "reason", "gap_sec",
                                    "stream_sec", "frames", "windows", "alerts") if k in e}
                 for e in events if e["event"] not in ("status",)]
+    print(f"\nwall clock from starting watch: server killed at {killed_at:.2f} s, restarted (listening) at "
+          f"{restarted_at:.2f} s")
     print("\n".join(json.dumps(t) for t in timeline))  # the timeline (pytest -s), for the record
 
     alerts = [e for e in events if e["event"] == "alert"]
