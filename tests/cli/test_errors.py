@@ -59,8 +59,8 @@ MISTAKES = [
     ("watch {ROOT}/clip.mp4 {RUN} --alert figth:0.8", 2, ["no class 'figth'"]),
     ("predict {RUN} {ROOT}/clip.mp4 --clip-len abc", 2, ["--clip-len", "motionlens predict -h"]),
     ("frobnicate", 2, ["No such command", "motionlens -h"]),
-    ("predict {RUN} {ROOT}/corrupt.mp4 {ROOT}/clip.mp4", 1, ["1 of 2 videos failed", "corrupt.mp4"]),
-    ("predict {RUN} {ROOT}/missing1.mp4 {ROOT}/clip.mp4", 1, ["1 of 2 videos failed", "missing1.mp4"]),
+    ("predict {RUN} {ROOT}/corrupt.mp4 {ROOT}/clip.mp4 --out {ROOT}/preds", 1, ["1 of 2 videos failed", "corrupt.mp4"]),
+    ("predict {RUN} {ROOT}/missing1.mp4 {ROOT}/clip.mp4 --out {ROOT}/preds", 1, ["1 of 2 videos failed", "missing1.mp4"]),
     ("data check list:{ROOT}/lists", 1, ["1 listed videos missing"]),
 ]
 
