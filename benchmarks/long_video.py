@@ -1,7 +1,8 @@
 """Memory on long inputs: peak RSS of `predict --output-video` and `flow` must not grow with length.
 
     python benchmarks/long_video.py [--minutes 10,120] [--model cnn3d_small] [--stride 64]
-                                    [--flow-method dis] [--flow-size N] [--skip predict|flow] [--work DIR]
+                                    [--flow-method dis] [--flow-format jpeg|video] [--flow-size N]
+                                    [--skip predict|flow] [--work DIR]
 
 A 10-second 320x240 H.264 clip of ffmpeg's `testsrc` is stream-copied (no re-encoding) to each
 length with `ffmpeg -stream_loop`. Each command runs as its own process; its peak resident memory
@@ -57,6 +58,7 @@ def main() -> None:
     parser.add_argument("--model", default="cnn3d_small", help="model for predict (random weights are fine)")
     parser.add_argument("--stride", type=int, default=64, help="predict: source frames between windows")
     parser.add_argument("--flow-method", default="dis", help="farneback | dis | tvl1")
+    parser.add_argument("--flow-format", default="jpeg", help="flow storage: jpeg (the default) | video")
     parser.add_argument("--flow-size", type=int, help="flow: resize frames to this short side first (default: as stored)")
     parser.add_argument("--work", help="folder for the videos (default: a temporary one, removed after)")
     parser.add_argument("--skip", default="", help="commands to leave out: predict,flow")
@@ -69,7 +71,7 @@ def main() -> None:
                                              "--device", "cpu", "--out", str(out / "scores"),
                                              "--output-video", str(out / "annotated.mp4")],
         "flow": lambda video, out: cli + ["flow", f"folder:{video.parent.parent}", "--method", args.flow_method,
-                                          "--format", "video", "--workers", "1", "--out", str(out / "flow")]
+                                          "--format", args.flow_format, "--workers", "1", "--out", str(out / "flow")]
         + (["--size", str(args.flow_size)] if args.flow_size else []),
     }
     skip = set(filter(None, args.skip.split(",")))
@@ -79,7 +81,7 @@ def main() -> None:
         for minutes in map(float, args.minutes.split(",")):
             videos[f"{minutes:g} min"] = make_source(work, minutes * 60, base)
         print(f"320x240 testsrc H.264 at 25 fps; predict {args.model} --stride {args.stride} --output-video; "
-              f"flow --method {args.flow_method} --format video{f' --size {args.flow_size}' if args.flow_size else ''}; "
+              f"flow --method {args.flow_method} --format {args.flow_format}{f' --size {args.flow_size}' if args.flow_size else ''}; "
               f"{os.cpu_count()} CPUs", flush=True)
         for name, make_argv in commands.items():
             if name in skip:
