@@ -83,9 +83,9 @@ def test_sigkill_at_random_moments_always_resumes_from_an_intact_checkpoint(data
     first = ["train", "--data", dataset.spec, *TINY, "--epochs", "1000", "--out", str(tmp_path / "runs"),
              "--name", "r"]
     resume = ["train", "--resume", str(run)]
-    # Every write of a checkpoint sleeps a little, so a checkpoint takes ~0.3 s to write: wide
+    # Every write of a checkpoint sleeps a little, so a checkpoint takes ~0.2 s to write: wide
     # enough for kills to land inside it (what the hook is for).
-    log, env = tmp_path / "train.log", {WRITE_DELAY_ENV: "0.001"}
+    log, env = tmp_path / "train.log", {WRITE_DELAY_ENV: "0.0005"}
     rng = random.Random(13)
     kills = {"random": 0, "mid_write": 0}
     epochs_seen, pid = [], None
@@ -102,10 +102,10 @@ def test_sigkill_at_random_moments_always_resumes_from_an_intact_checkpoint(data
                     time.sleep(0.002)
                 while time.monotonic() < deadline and not mid_write(ckpts):
                     time.sleep(0.002)
-                time.sleep(rng.uniform(0.0, 0.15))
+                time.sleep(rng.uniform(0.0, 0.08))
                 hit = mid_write(ckpts)
             else:  # anywhere: start-up, training, validation or a write
-                time.sleep(rng.uniform(0.1, 2.0))
+                time.sleep(rng.uniform(0.1, 1.5))
             os.kill(pid, signal.SIGKILL)
             status, pid = trainer.wait(), None  # reaped: its pid must not be signalled again
             assert status == -signal.SIGKILL, log.read_text()[-2000:]

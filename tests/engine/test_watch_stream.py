@@ -100,16 +100,17 @@ def test_watch_reconnects_to_a_killed_and_restarted_stream(tmp_path):
     assert "refused" in " ".join(r["reason"] for r in retries[1:]).lower()  # the port was really dead
     gap = resumed[0]["gap_sec"]
     assert gap >= 0.3 + 0.6  # at least the two waits before the server was restarted
-    # Before the gap: the alert at 1.0 s + 0.4 s of the first connection's stream.
+    # Before the gap: fired once the bright stretch had lasted 0.4 s, while it was still bright.
+    # (Bounds allow for the first frames' timestamps and for a frame or two dropped on a busy machine.)
     first, second = alerts
-    assert BRIGHT[0] <= first["start_sec"] <= BRIGHT[0] + WINDOW + HOP
+    assert BRIGHT[0] - 0.1 <= first["start_sec"] and first["time_sec"] <= BRIGHT[1] + WINDOW
     assert first["time_sec"] - first["start_sec"] >= 0.4 - 1e-6
     assert first["time_sec"] < ends[0]["end_sec"] < resumed[0]["stream_sec"]
-    # After it: the timeline went on across the gap, and the alert came at the same point of the new stream.
+    # After it: the timeline went on across the gap, and the alert came in the new stream's bright stretch.
+    # (`back` is stamped when the first new frame arrives, after the decoder's probe: allow for that.)
     back = resumed[0]["stream_sec"]
     assert back >= ends[0]["end_sec"] + gap - 0.5
-    # (`back` is stamped when the first new frame arrives, after the decoder's probe: allow for that)
-    assert BRIGHT[0] - 0.3 <= second["start_sec"] - back <= BRIGHT[0] + WINDOW + HOP + 0.3
+    assert BRIGHT[0] - 0.4 <= second["start_sec"] - back and second["time_sec"] - back <= BRIGHT[1] + WINDOW
     assert second["time_sec"] - second["start_sec"] >= 0.4 - 1e-6
     summary = events[-1]
     assert summary["event"] == "summary" and summary["alerts"] == 2
