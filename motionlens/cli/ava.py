@@ -41,6 +41,7 @@ def build(csv_path, videos, positive, negative, per_class, clip_seconds, out, se
     plan = plan_ava_clips(csv_path, videos, out, positive, negative, per_class=per_class, clip_seconds=clip_seconds,
                           seed=seed, positive_name=positive_name, negative_name=negative_name,
                           time_offset=time_offset)
+    _print_rejected(plan.rejected)
     if plan.missing_videos:
         shown = ", ".join(plan.missing_videos[:5]) + (", ..." if len(plan.missing_videos) > 5 else "")
         console.print(f"[yellow]{len(plan.missing_videos)} videos not found in {videos}: {shown}", soft_wrap=True)
@@ -49,6 +50,18 @@ def build(csv_path, videos, positive, negative, per_class, clip_seconds, out, se
     for file, reason in result.failures:
         console.print(f"[red]failed[/red] {file}: {reason}", soft_wrap=True)
     click.echo(result.summary())
+
+
+def _print_rejected(rejected: list[str], shown: int = 10) -> None:
+    """Rows skipped because a name in them would leave its folder: one line each (the first few)."""
+    from rich.markup import escape
+
+    from ..progress import console
+
+    for line in rejected[:shown]:
+        console.print(f"[yellow]skipped[/yellow] {escape(line)}", soft_wrap=True, highlight=False)
+    if len(rejected) > shown:
+        console.print(f"[yellow]... and {len(rejected) - shown} more rows skipped", soft_wrap=True)
 
 
 @ava_group.command("actions")
@@ -106,6 +119,7 @@ def trim(csvs, videos, out, reencode, workers):
     from ..progress import console, progress_bar
 
     plan = plan_trim(csvs, videos, out, mode="reencode" if reencode else "auto")
+    _print_rejected(plan.rejected)
     if plan.missing:
         shown = ", ".join(plan.missing[:5]) + (", ..." if len(plan.missing) > 5 else "")
         console.print(f"[yellow]{len(plan.missing)} source videos not found in {videos}: {shown}", soft_wrap=True)

@@ -61,12 +61,14 @@ def check(root, layout, split, annotations, deep, no_cache):
                 advance()
     console.print(f"{index.layout} layout: {index.summary()}")
     for line in index.report.lines(examples=5):
-        console.print(f"[yellow]{line}")
+        console.print(line, style="yellow", markup=False, soft_wrap=True)
     for path, reason in failures:
         console.print(f"[red]unreadable[/red] {path}: {reason}", soft_wrap=True)  # paths stay whole, copyable
-    problems = len(failures) + len(index.report.listed_missing)
+    rejected = index.report.rejected
+    problems = len(failures) + len(index.report.listed_missing) + len(rejected)
     console.print("no problems found" if not problems else f"{len(failures)} unreadable files, "
-                  f"{len(index.report.listed_missing)} listed videos missing")
+                  f"{len(index.report.listed_missing)} listed videos missing"
+                  + (f", {len(rejected)} rows skipped for unsafe names" if rejected else ""))
     if problems:
         sys.exit(1)
 

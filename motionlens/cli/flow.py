@@ -27,7 +27,7 @@ def flow(root, layout, split, annotations, method, out, workers, size, fmt, qual
 
     Resumable: run the same command again and finished videos are skipped. Example:
     motionlens flow /data/hmdb51 --layout hmdb51 --method farneback --out /data/hmdb51_flow --size 256"""
-    from ..errors import MotionlensError
+    from ..errors import TaskFailed
     from ..flow import extract_dataset, make_flow_fn
 
     make_flow_fn(method)  # a missing TV-L1 is reported before indexing a large dataset
@@ -41,7 +41,7 @@ def flow(root, layout, split, annotations, method, out, workers, size, fmt, qual
     if report.failed:
         for path, reason in report.failed:
             console.print(f"failed: {path}: {reason}", style="red", markup=False, soft_wrap=True)
-        raise MotionlensError(f"{len(report.failed)} of {report.total} videos failed (listed above); the others are "
+        raise TaskFailed(f"{len(report.failed)} of {report.total} videos failed (listed above); the others are "
                               "done, and running the same command again retries only the failed ones")
 
 

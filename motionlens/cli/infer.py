@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import MotionlensError
+from ..errors import TaskFailed
 from ..progress import console
 
 
@@ -118,7 +118,8 @@ def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eage
             failed.append(str(video))
             click.secho(f"error: {err}", fg="red", err=True)
     if failed:
-        raise MotionlensError(f"{len(failed)} of {len(videos)} videos failed: {', '.join(failed)}")
+        raise TaskFailed(f"{len(failed)} of {len(videos)} videos failed: {', '.join(failed)} (reasons above; the "
+                         f"others are in {out_dir})")
 
 
 @click.command()
@@ -128,7 +129,10 @@ def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eage
 @click.option("--alert", "alerts", multiple=True, metavar="LABEL:THRESHOLD[:DURATION]",
               help="fire when LABEL scores >= THRESHOLD for DURATION, e.g. fight:0.8:2s (repeatable)")
 @click.option("--events", "events_file", type=click.Path(), help="write events (JSON lines) here, not to stdout")
-@click.option("--webhook", help="POST each alert as JSON to this URL (failures are reported, not fatal)")
+@click.option("--webhook", help="POST each alert as JSON to this URL; failures are retried with backoff")
+@click.option("--spool", type=click.Path(dir_okay=False), default="webhook_spool.jsonl", show_default=True,
+              help="with --webhook: alerts not yet delivered are kept in this JSON-lines file and sent when the "
+                   "endpoint is back (also by the next run)")
 @click.option("--realtime/--no-realtime", default=None, help="play a file at its frame rate (default: on for files)")
 @click.option("--stride", type=click.IntRange(1), help="frames between windows (default: half a window)")
 @click.option("--smooth", default=1, show_default=True, type=click.IntRange(1), help="mean over the last N windows")
@@ -140,7 +144,7 @@ def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eage
               help="seconds between real-time factor reports")
 @click.option("--emit-windows", is_flag=True, help="also emit every window's top label as an event")
 def watch(source, model_or_run, pretrained, clip_len, target_fps, device, eager, alerts, events_file, webhook,
-          realtime, stride, smooth, max_retries, retry_delay, report_every, emit_windows):
+          spool, realtime, stride, smooth, max_retries, retry_delay, report_every, emit_windows):
     """Watch a file, an RTSP/HTTP stream or a webcam (index) and raise alerts as they happen.
 
     Events are JSON lines: "alert" (a rule fired), "alert_end" (its score fell back), "status"
@@ -148,6 +152,8 @@ def watch(source, model_or_run, pretrained, clip_len, target_fps, device, eager,
     is slower than the source, stale frames are dropped and counted.
 
     Example: motionlens watch rtsp://cam/stream runs/fights --alert fight:0.8:2s --webhook http://hooks/alert"""
+    from rich.markup import escape
+
     from ..engine.infer import load_predictor
     from ..engine.watch import AlertRule, EventSink, format_status
     from ..engine.watch import watch as run_watch
@@ -157,7 +163,8 @@ def watch(source, model_or_run, pretrained, clip_len, target_fps, device, eager,
     predictor = load_predictor(model_or_run, pretrained=pretrained, device=device, clip_len=clip_len,
                                target_fps=target_fps, fast=not eager)
     stream = open(events_file, "w", encoding="utf-8") if events_file else sys.stdout
-    sink = EventSink(stream, webhook, warn=lambda message: console.print(f"[yellow]{message}"))
+    sink = EventSink(stream, webhook, warn=lambda message: console.print(f"[yellow]{escape(message)}", soft_wrap=True),
+                     spool=spool)
 
     def on_status(status: dict) -> None:
         prefix = "done" if status["event"] == "summary" else "watching"
@@ -167,10 +174,15 @@ def watch(source, model_or_run, pretrained, clip_len, target_fps, device, eager,
         sink({"event": "reconnect", "attempt": attempt, "delay_sec": delay, "reason": reason})
         console.print(f"[yellow]{source}: {reason}; reconnecting in {delay:g} s (attempt {attempt}/{max_retries})")
 
+    def on_resume(gap: float, attempts: int, time_sec: float) -> None:
+        sink({"event": "reconnected", "gap_sec": round(gap, 3), "attempts": attempts,
+              "stream_sec": round(time_sec, 3)})
+        console.print(f"[yellow]{source}: back after a {gap:.1f} s gap ({attempts} attempts); scoring again")
+
     try:
         run_watch(source, predictor, rules, on_event=sink, hop=stride, realtime=realtime, smooth=smooth,
                   max_retries=max_retries, retry_delay=retry_delay, report_every=report_every,
-                  emit_windows=emit_windows, on_status=on_status, on_retry=on_retry)
+                  emit_windows=emit_windows, on_status=on_status, on_retry=on_retry, on_resume=on_resume)
     finally:
         sink.close()
         if events_file:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterator, NamedTuple, Sequence
 
 from ..errors import MotionlensError, VideoError
+from ..paths import UnsafePathError, join_inside, safe_name
 from ..video import VIDEO_EXTENSIONS, probe
 from ..video.cut import cut_clip
 
@@ -44,8 +45,12 @@ class AvaRow(NamedTuple):
     person_id: int | None
 
 
-def read_ava_csv(path: str | os.PathLike) -> Iterator[AvaRow]:
-    """Rows of an AVA annotation CSV, validated; a bad row raises MotionlensError naming file:line."""
+def read_ava_csv(path: str | os.PathLike, rejected: list[str] | None = None) -> Iterator[AvaRow]:
+    """Rows of an AVA annotation CSV, validated; a bad row raises MotionlensError naming file:line.
+
+    A `video_id` that is not a plain file name (`../x`, `/tmp/x`, `sub/x`, NUL bytes, too long)
+    would read or write outside the given folders: with `rejected`, such a row is listed there as
+    "file:line: reason" and skipped; without, it raises."""
     path = Path(path)
     if not path.is_file():
         raise MotionlensError(f"AVA CSV not found: {path}")
@@ -55,7 +60,12 @@ def read_ava_csv(path: str | os.PathLike) -> Iterator[AvaRow]:
                 continue
             if line_no == 1 and len(row) > 1 and "timestamp" in row[1].lower():
                 continue  # a header some tools add; AVA's own files have none
-            yield _parse_row(row, f"{path}:{line_no}")
+            try:
+                yield _parse_row(row, f"{path}:{line_no}")
+            except UnsafePathError as err:
+                if rejected is None:
+                    raise
+                rejected.append(str(err))
 
 
 def _parse_row(row: list[str], where: str) -> AvaRow:
@@ -64,6 +74,10 @@ def _parse_row(row: list[str], where: str) -> AvaRow:
     video_id = row[0].strip()
     if not video_id:
         raise MotionlensError(f"{where}: empty video_id")
+    try:
+        safe_name(video_id, "video_id")
+    except UnsafePathError as err:
+        raise UnsafePathError(f"{where}: {err}") from None
     try:
         timestamp = float(row[1])
         box = tuple(float(v) for v in row[2:6])
@@ -81,13 +95,19 @@ def _parse_row(row: list[str], where: str) -> AvaRow:
         raise MotionlensError(f"{where}: action_id and person_id must be integers, got {','.join(row[6:])}") from None
     if action_id < 1:
         raise MotionlensError(f"{where}: action_id must be >= 1, got {action_id}")
+    try:
+        safe_name(f"{video_id}_{timestamp_text(timestamp)}.mp4", "clip name")
+    except UnsafePathError as err:
+        raise UnsafePathError(f"{where}: {err}") from None
     return AvaRow(video_id, timestamp, box, action_id, person_id)
 
 
-def actions_by_timestamp(path: str | os.PathLike) -> dict[tuple[str, float], set[int]]:
-    """{(video_id, timestamp): every action annotated there, over all persons}."""
+def actions_by_timestamp(path: str | os.PathLike,
+                         rejected: list[str] | None = None) -> dict[tuple[str, float], set[int]]:
+    """{(video_id, timestamp): every action annotated there, over all persons}; see `read_ava_csv`
+    for `rejected`."""
     actions: dict[tuple[str, float], set[int]] = {}
-    for row in read_ava_csv(path):
+    for row in read_ava_csv(path, rejected):
         actions.setdefault((row.video_id, row.timestamp), set()).add(row.action_id)
     return actions
 
@@ -120,7 +140,9 @@ def parse_actions(text: str | int | Sequence[str | int]) -> list[int]:
 
 
 def find_video(videos: str | os.PathLike, video_id: str) -> Path | None:
-    """`<videos>/<video_id>.{mp4,mkv,webm,avi}` (then any other video extension), or None."""
+    """`<videos>/<video_id>.{mp4,mkv,webm,avi}` (then any other video extension), or None.
+    `video_id` must be a plain file name (see `paths.safe_name`)."""
+    safe_name(video_id, "video_id")
     for ext in SOURCE_EXTENSIONS + tuple(e for e in VIDEO_EXTENSIONS if e not in SOURCE_EXTENSIONS):
         path = Path(videos) / f"{video_id}{ext}"
         if path.is_file():
@@ -170,6 +192,7 @@ class AvaPlan:
     missing_videos: list[str] = field(default_factory=list)  # have candidate timestamps, no local file
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     out_of_range: list[tuple[str, float]] = field(default_factory=list)  # timestamps outside the local file
+    rejected: list[str] = field(default_factory=list)  # "csv:line: reason" of rows whose id is not a safe name
 
 
 def plan_ava_clips(
@@ -191,7 +214,11 @@ def plan_ava_clips(
     if both:
         raise MotionlensError(f"actions {both} are both positive and negative")
     for name in (positive_name, negative_name):
-        if not name or any(c in name for c in "/\\") or name.startswith("."):
+        try:
+            safe_name(name, "class name")
+        except UnsafePathError as err:
+            raise MotionlensError(f"{err}: it cannot be a folder name") from None
+        if name.startswith("."):
             raise MotionlensError(f"class name '{name}' cannot be a folder name")
     if positive_name == negative_name:
         raise MotionlensError(f"positive and negative classes are both named '{positive_name}'")
@@ -200,11 +227,12 @@ def plan_ava_clips(
     if not Path(videos).is_dir():
         raise MotionlensError(f"videos folder not found: {videos}")
 
-    actions = actions_by_timestamp(csv_path)
+    rejected: list[str] = []
+    actions = actions_by_timestamp(csv_path, rejected)
     wanted_pos, wanted_neg = set(positive), set(negative)
     candidates = {key: acts for key, acts in actions.items() if acts & (wanted_pos | wanted_neg)}
     plan = AvaPlan(out=Path(out), clips=[], positive=positive, negative=negative, positive_name=positive_name,
-                   negative_name=negative_name, per_class=per_class, available={}, taken={})
+                   negative_name=negative_name, per_class=per_class, available={}, taken={}, rejected=rejected)
 
     sources, durations = _locate_sources(sorted({v for v, _ in candidates}), videos, plan)
     usable = []
@@ -263,6 +291,8 @@ def _locate_sources(video_ids: list[str], videos, plan: AvaPlan) -> tuple[dict[s
 
 def _nothing_to_cut(plan: AvaPlan, num_candidates: int, videos, time_offset: float) -> str:
     reasons = [f"{num_candidates} annotated timestamps carry these actions"]
+    if plan.rejected:
+        reasons.append(f"{len(plan.rejected)} rows skipped for unsafe video ids (e.g. {plan.rejected[0]})")
     if plan.missing_videos or plan.unreadable:
         reasons.append(f"{len(plan.missing_videos)} of their videos are missing from {videos} "
                        f"and {len(plan.unreadable)} unreadable")
@@ -326,6 +356,7 @@ class AvaBuild:
         problems = [f"only {', '.join(short)} available"] if short else []
         for count, what in ((len(plan.missing_videos), "videos missing"), (len(plan.unreadable), "videos unreadable"),
                             (len(plan.out_of_range), "timestamps outside their local video (check --time-offset)"),
+                            (len(plan.rejected), "CSV rows skipped (video_id not a plain file name)"),
                             (len(self.failures), "clips failed"), (len(self.stale), "stale files not in clips.csv")):
             if count:
                 problems.append(f"{count} {what}")
@@ -339,7 +370,7 @@ def cut_ava_clips(plan: AvaPlan, mode: str = "auto", progress: Callable[[], None
     out = plan.out
     out.mkdir(parents=True, exist_ok=True)
     for clip in sorted(plan.clips, key=lambda c: (c.source, c.timestamp)):  # a source's packet table is read once
-        dst = out / clip.file
+        dst = join_inside(out, clip.file)
         timestamp = int(clip.timestamp) if float(clip.timestamp).is_integer() else clip.timestamp
         row = {"class": clip.class_name, "video_id": clip.video_id, "timestamp": timestamp,
                "start": clip.start, "end": clip.end, "file": clip.file,
@@ -374,6 +405,7 @@ def cut_ava_clips(plan: AvaPlan, mode: str = "auto", progress: Callable[[], None
         "available": plan.available, "taken": plan.taken, "cut": dict(build.cut),
         "missing_videos": plan.missing_videos, "unreadable": [list(u) for u in plan.unreadable],
         "out_of_range": [list(k) for k in plan.out_of_range], "failures": [list(f) for f in build.failures],
+        "rejected_rows": plan.rejected,
         "stale": build.stale,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))

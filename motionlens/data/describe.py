@@ -115,7 +115,9 @@ def _mpl_at_least(major: int, minor: int) -> bool:
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[\\/:*?\"<>|]+", "_", str(name)).strip() or "_"
+    """A file name made from a class name or id (which may come from a downloaded CSV)."""
+    text = re.sub(r"[\\/:*?\"<>|\x00-\x1f]+", "_", str(name)).strip()[:120]
+    return "_" if text in ("", ".", "..") else text
 
 
 def _pick(records, k: int) -> list:

@@ -20,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..errors import MotionlensError, VideoError
+from ..paths import UnsafePathError, safe_name
 from ..video import probe
 from ..video.frame_dir import list_frames
 from .index import Entry, SplitReport, VideoIndex, VideoRecord
@@ -148,7 +149,7 @@ def parse_hara_json(root: str | os.PathLike, annotations: str | os.PathLike | No
     disk = DiskVideos(root)
     entries, report, used, seen_labels = [], SplitReport(), set(), []
     for key, value in data["database"].items():
-        where = f"{json_path}: video '{key}'"
+        where = f"{json_path}: video {key[:60]!r}"
         subset = value.get("subset") if isinstance(value, dict) else None
         split = SPLIT_DIRS.get(str(subset).lower())
         if split is None:
@@ -160,6 +161,13 @@ def parse_hara_json(root: str | os.PathLike, annotations: str | os.PathLike | No
         label = annotation.get("label")
         if label is not None and labels is not None and label not in labels:
             raise MotionlensError(f"{where}: label '{label}' is not in 'labels'")
+        try:  # Hara's loader joins root/<label>/<video_id>: both must be plain names
+            safe_name(key, "video_id")
+            if label is not None:
+                safe_name(str(label), "label")
+        except UnsafePathError as err:
+            report.rejected.append(f"{where}: {err}")
+            continue
         if label is not None and label not in seen_labels:
             seen_labels.append(label)
         path = disk.find(key, label or "test")

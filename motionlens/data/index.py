@@ -63,9 +63,12 @@ class SplitReport:
 
     listed_missing: list[str] = field(default_factory=list)  # named in a list, not on disk
     unlisted: list[str] = field(default_factory=list)  # on disk, named in no list
+    rejected: list[str] = field(default_factory=list)  # "file:line: reason": names that would leave the root
 
     def lines(self, examples: int = 3) -> list[str]:
-        out = []
+        out = [f"skipped {line}" for line in self.rejected[:examples]]
+        if len(self.rejected) > examples:
+            out.append(f"... and {len(self.rejected) - examples} more rows skipped for unsafe names")
         for what, items in (("listed but missing on disk", self.listed_missing),
                              ("on disk but in no split file", self.unlisted)):
             if items:
@@ -317,6 +320,13 @@ def parse_data_spec(data: str | os.PathLike, layout: str | None = None) -> tuple
         if layout and layout != head:
             raise MotionlensError(f"--layout {layout} contradicts the data spec '{text}'")
         return head, Path(tail).expanduser().absolute()
+    if sep and len(head) > 1 and head.replace("_", "").isalnum() and not Path(text).expanduser().exists():
+        import difflib
+
+        close = difflib.get_close_matches(head, list(LAYOUTS), n=1)
+        hint = f"did you mean {close[0]}:{tail}? " if close else ""
+        raise MotionlensError(f"unknown layout '{head}' in '{text}': {hint}layouts are {', '.join(LAYOUTS)} "
+                              "(LAYOUT:ROOT)")
     layout = layout or "auto"
     if layout not in LAYOUTS:
         raise MotionlensError(f"unknown layout '{layout}'; expected one of {', '.join(LAYOUTS)}")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import MotionlensError
+from ..paths import UnsafePathError, join_inside, safe_name, safe_relpath
 from ..video import VIDEO_EXTENSIONS
 from ..video.frame_dir import IMAGE_EXTENSIONS
 from .index import Entry, SplitReport
@@ -83,8 +84,13 @@ def _find_files(root: Path, annotations: str | os.PathLike | None, pattern: str)
 
 
 def _read_lines(path: Path) -> list[str]:
+    return [line for _, line in _numbered_lines(path)]
+
+
+def _numbered_lines(path: Path) -> list[tuple[int, str]]:
+    """(line number from 1, stripped text) of the non-empty lines."""
     text = path.read_text(encoding="utf-8", errors="replace")
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
 
 
 def parse_folder(root: Path, split: int = 1, annotations=None) -> Parsed:
@@ -116,10 +122,15 @@ def parse_hmdb51(root: Path, split: int = 1, annotations=None) -> Parsed:
     class_files = sorted((f.name[: -len(f"_test_split{split}.txt")], f) for f in files)
     classes = [name for name, _ in class_files]
     for class_name, f in class_files:
-        for line in _read_lines(f):
+        for line_no, line in _numbered_lines(f):
             parts = line.split()
             if len(parts) != 2 or parts[1] not in split_of:
                 raise MotionlensError(f"{f}: malformed line '{line}' (expected 'name.avi 0|1|2')")
+            try:
+                safe_name(parts[0], "video name")
+            except UnsafePathError as err:
+                report.rejected.append(f"{f}:{line_no}: {err}")
+                continue
             path = disk.find(parts[0], class_name)
             if path is None:
                 report.listed_missing.append(f"{class_name}/{parts[0]}")
@@ -147,8 +158,12 @@ def parse_ucf101(root: Path, split: int = 1, annotations=None) -> Parsed:
     disk = DiskVideos(root)
     entries, report, used = [], SplitReport(), set()
     for name, split_name in ((f"trainlist0{split}.txt", "train"), (f"testlist0{split}.txt", "test")):
-        for line in _read_lines(found[name][0]):
-            rel = line.split()[0].replace("\\", "/")
+        for line_no, line in _numbered_lines(found[name][0]):
+            try:
+                rel = safe_relpath(line.split()[0], "video path")
+            except UnsafePathError as err:
+                report.rejected.append(f"{found[name][0]}:{line_no}: {err}")
+                continue
             folder = rel.split("/")[0] if "/" in rel else re.sub(r"^v_|_g\d+_c\d+.*$", "", rel)
             class_name = by_lower.get(folder.lower())
             if class_name is None:
@@ -182,13 +197,21 @@ def parse_kinetics(root: Path, split: int = 1, annotations=None) -> Parsed:
     entries, report, used, labels = [], SplitReport(), set(), set()
     for csv_path in csvs:
         with open(csv_path, newline="", encoding="utf-8") as f:
-            for row in csv.DictReader(f):
+            reader = csv.DictReader(f)
+            for row in reader:
                 try:
                     start, end = int(float(row["time_start"])), int(float(row["time_end"]))
-                except (KeyError, ValueError):
+                except (KeyError, TypeError, ValueError):
                     raise MotionlensError(f"{csv_path}: malformed row {row}") from None
-                stem = f"{row['youtube_id']}_{start:06d}_{end:06d}"
                 label = (row.get("label") or "").strip()
+                try:
+                    stem = safe_name(f"{safe_name(row['youtube_id'] or '', 'youtube_id')}_{start:06d}_{end:06d}",
+                                     "clip name")
+                    if label:
+                        safe_name(label, "label")
+                except UnsafePathError as err:
+                    report.rejected.append(f"{csv_path}:{reader.line_num}: {err}")
+                    continue
                 if label:  # every listed class counts, downloaded or not: indices must not shift
                     labels.add(label)
                 path = disk.find(stem, label)
@@ -222,7 +245,8 @@ def _is_kinetics_csv(path: Path) -> bool:
 
 def parse_list(root: Path, split: int = 1, annotations=None) -> Parsed:
     """`path label` per line (MMAction2 / PyTorchVideo); root is a list file or a folder holding
-    train/val/test list files. Paths are relative to the list file's folder."""
+    train/val/test list files. Paths are relative to the list file's folder and must stay below
+    it: absolute paths and `..` are listed in the report's `rejected` and skipped."""
     base = Path(annotations) if annotations else root
     if base.is_file():
         lists = [base]
@@ -233,12 +257,16 @@ def parse_list(root: Path, split: int = 1, annotations=None) -> Parsed:
     entries, report, labels = [], SplitReport(), {}
     for list_file in lists:
         split_name = split_from_name(list_file.stem) or "train"
-        for line in _read_lines(list_file):
+        for line_no, line in _numbered_lines(list_file):
             parts = line.rsplit(maxsplit=1)
             if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
                 raise MotionlensError(f"{list_file}: malformed line '{line}' (expected 'path label')")
             rel, label = parts[0], int(parts[1])
-            path = Path(rel) if os.path.isabs(rel) else list_file.parent / rel
+            try:  # a list must not reach outside its own folder
+                path = join_inside(list_file.parent, rel)
+            except UnsafePathError as err:
+                report.rejected.append(f"{list_file}:{line_no}: {err}")
+                continue
             if not path.exists():
                 report.listed_missing.append(rel)
                 continue

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..errors import MotionlensError, VideoError
+from ..paths import UnsafePathError, join_inside, safe_name
 from ..video import probe
 from ..video.cut import cut_clip
 from .ava import find_video
@@ -54,6 +55,7 @@ class TrimPlan:
     existing: int = 0  # clips already on disk
     missing: list[str] = field(default_factory=list)  # youtube ids with no local video
     missing_clips: int = 0  # clips of those videos
+    rejected: list[str] = field(default_factory=list)  # "csv:line: reason": ids or labels that are not plain names
 
 
 def plan_trim(csvs: str | os.PathLike | Sequence[str | os.PathLike], videos: str | os.PathLike,
@@ -76,8 +78,13 @@ def plan_trim(csvs: str | os.PathLike | Sequence[str | os.PathLike], videos: str
             if not youtube_id or not 0 <= start < end:
                 raise MotionlensError(f"{where}: needs a youtube_id and 0 <= time_start < time_end")
             label = (row.get("label") or "").strip().replace("/", "_").replace("\\", "_")
-            folder = plan.out / _split_of(row, csv_path)
-            dst = (folder / label if label else folder) / f"{kinetics_name(youtube_id, start, end)}.mp4"
+            try:  # ids and labels come from a downloaded CSV: they must not lead out of `out` or `videos`
+                name = safe_name(f"{kinetics_name(safe_name(youtube_id, 'youtube_id'), start, end)}.mp4", "clip name")
+                parts = [_split_of(row, csv_path)] + ([safe_name(label, "label")] if label else [])
+                dst = join_inside(plan.out, *parts, name)
+            except UnsafePathError as err:
+                plan.rejected.append(f"{where}: {err}")
+                continue
             if dst in seen:
                 continue
             seen.add(dst)
@@ -118,7 +125,8 @@ class TrimResult:
         done = self.cut["copy"] + self.cut["reencode"]
         text = (f"{done + plan.existing} clips in {plan.out} ({self.cut['copy']} copied, {self.cut['reencode']} "
                 f"re-encoded, {plan.existing} already there)")
-        for count, what in ((len(plan.missing), f"source videos missing ({plan.missing_clips} clips)"),
+        for count, what in ((len(plan.rejected), "CSV rows skipped (id or label not a plain name)"),
+                            (len(plan.missing), f"source videos missing ({plan.missing_clips} clips)"),
                             (len(self.shortened), "clips shortened (source ends before time_end)"),
                             (len(self.failures), "clips failed")):
             if count:

@@ -1,33 +1,90 @@
-"""Checkpoints are plain dicts, written atomically and read with weights_only=True."""
+"""Checkpoints are plain dicts, written atomically and read with weights_only=True.
+
+A checkpoint is written to a temporary file beside its target, flushed to disk and renamed over
+it, so a process killed at any moment leaves either the old file or the new one, never half of
+one. A full disk (or any failed write) is one TaskFailed error that keeps the previous file.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..errors import MotionlensError
+from ..errors import MotionlensError, TaskFailed
+
+# Seconds to sleep on every write while saving: a test hook that widens the window in which a
+# kill lands mid-write (tests/engine/test_checkpoint_faults.py). Unset in normal use.
+WRITE_DELAY_ENV = "MOTIONLENS_TEST_CHECKPOINT_WRITE_DELAY"
+
+
+class _WriteRecorder:
+    """A binary file that remembers the OSError of a failed write: torch.save turns it into an
+    unreadable RuntimeError ("unexpected pos ..."), and the user needs to know the disk is full."""
+
+    def __init__(self, f, delay: float):
+        self.f, self.delay, self.error = f, delay, None
+
+    def write(self, data) -> int:
+        if self.delay:
+            time.sleep(self.delay)
+        try:
+            return self.f.write(data)
+        except OSError as err:
+            self.error = err
+            raise
+
+    def flush(self) -> None:
+        self.f.flush()
 
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write `state` to a temporary file beside `path`, then rename: a crash never leaves half a file."""
+    """Write `state` to a temporary file beside `path`, then rename: a crash never leaves half a file.
+    A failed write (full disk, file size limit, I/O error) raises TaskFailed and keeps the old `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a process killed mid-write
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    recorder = None
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
+            recorder = _WriteRecorder(f, float(os.environ.get(WRITE_DELAY_ENV) or 0))
+            torch.save(state, recorder)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+        _fsync_dir(path.parent)
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        cause = recorder.error if recorder is not None and recorder.error is not None else err
+        if isinstance(cause, OSError):
+            full = cause.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+            kept = f"; the previous {path.name} is intact" if path.exists() else ""
+            raise TaskFailed(f"cannot write checkpoint {path}: {cause.strerror or cause}"
+                             f"{' (disk full or file size limit)' if full else ''}{kept}") from None
         raise
     return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (a power cut right after must not bring back the old file)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -64,7 +121,8 @@ def resolve_checkpoint(run_or_checkpoint: str | os.PathLike, which: str = "best"
         for name in (f"{which}.pt", "best.pt", "last.pt"):
             if (path / "checkpoints" / name).is_file():
                 return path / "checkpoints" / name
-        raise MotionlensError(f"{path}: no checkpoints/best.pt or checkpoints/last.pt in this run folder")
+        raise MotionlensError(f"{path} is not a run folder (no checkpoints/best.pt or checkpoints/last.pt): pass a "
+                              "folder written by `motionlens train` or a checkpoint file")
     if not path.exists():
         raise MotionlensError(f"run folder or checkpoint not found: {path}")
     return path

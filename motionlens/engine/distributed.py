@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from ..errors import MotionlensError
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -38,12 +40,38 @@ def init_distributed(device: str = "auto") -> DistInfo:
     return DistInfo(rank, world_size, local_rank)
 
 
+def parse_device(device: str | torch.device) -> torch.device:
+    """`auto` (CUDA when there is one), `cpu`, `cuda`, `cuda:N` or `mps` as a torch.device. A device
+    this machine does not have is a one-line MotionlensError, not torch's AssertionError later."""
+    if isinstance(device, torch.device):
+        return device
+    text = str(device).strip().lower()
+    if text == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(text)
+    except RuntimeError:
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda", "mps"):
+        raise MotionlensError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N")
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+            raise MotionlensError(f"--device {device}: this machine has no usable CUDA device (torch "
+                                  f"{torch.__version__} is {build}); use --device cpu or --device auto")
+        if dev.index is not None and dev.index >= count:
+            raise MotionlensError(f"--device {device}: there are {count} CUDA devices (cuda:0 to cuda:{count - 1})")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise MotionlensError(f"--device {device}: MPS is not available here; use --device cpu or --device auto")
+    return dev
+
+
 def pick_device(device: str, info: DistInfo) -> torch.device:
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and info.enabled:
+    dev = parse_device(device)
+    if dev.type == "cuda" and dev.index is None and info.enabled:
         return torch.device("cuda", info.local_rank)
-    return torch.device(device)
+    return dev
 
 
 def all_gather_objects(obj, info: DistInfo) -> list:

@@ -249,11 +249,9 @@ def _num_outputs(model: nn.Module) -> int | None:
 
 
 def _device(device: str | torch.device) -> torch.device:
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    from .distributed import parse_device
+
+    return parse_device(device)
 
 
 @dataclass

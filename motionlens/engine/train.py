@@ -250,6 +250,9 @@ def fit(cfg: TrainConfig | None, resume: str | Path | None = None, show_progress
         state = load_checkpoint(ckpt_path)
         cfg = cfg if cfg is not None else config_mod.from_dict(TrainConfig, state["config"])
         run_dir = ckpt_path.parent.parent
+        if state.get("epoch", 0) >= cfg.epochs:
+            raise MotionlensError(f"{run_dir} already finished its {cfg.epochs} epochs; to train longer, resume "
+                                  f"with --epochs N (N > {state['epoch']})")
     cfg = config_mod.fill_recipe(cfg)
     dist = distributed.init_distributed(cfg.device)
     device = distributed.pick_device(cfg.device, dist)

@@ -14,24 +14,20 @@ only when the score falls below the threshold again.
 
 from __future__ import annotations
 
-import json
 import math
-import queue
 import re
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import IO, Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from ..data.samplers import clip_offsets, source_step
 from ..errors import MotionlensError, VideoError
 from ..video.decode import Frame
+from .events import EventSink  # noqa: F401  (re-exported: the sink watch writes to)
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -228,14 +224,17 @@ class StreamWatcher:
 def reconnecting_frames(open_frames: Callable[[], Iterable[Frame]], max_retries: int = 5, retry_delay: float = 1.0,
                         live: bool = True, max_delay: float = 30.0, sleep: Sleep = time.sleep,
                         clock: Clock = time.monotonic,
-                        on_retry: Callable[[int, float, str], None] | None = None) -> Iterator[Frame]:
+                        on_retry: Callable[[int, float, str], None] | None = None,
+                        on_resume: Callable[[float, int, float], None] | None = None) -> Iterator[Frame]:
     """Frames from `open_frames()`, reopened with exponential backoff when the source drops out.
 
     A drop-out is a VideoError while reading, or, for a live source, the stream ending. After a
     reconnection, frame numbers continue and times resume where they stopped plus the outage,
     so the timeline keeps running. `max_retries` consecutive failed attempts (no frame between
     them) end it with a VideoError. A file (`live=False`) is not reopened: its end is the end,
-    and its errors are raised."""
+    and its errors are raised. `on_retry(attempt, delay, reason)` is called before each wait,
+    `on_resume(gap_sec, attempts, time_sec)` when frames flow again after a drop-out: the gap
+    from the failure to the first new frame, and that frame's time on the continued timeline."""
     last: Frame | None = None
     failures, failed_at = 0, 0.0
     while True:
@@ -249,6 +248,8 @@ def reconnecting_frames(open_frames: Callable[[], Iterable[Frame]], max_retries:
                         outage = max(clock() - failed_at, 1e-3)
                         index_offset = last.index + 1 - frame.index
                         time_offset = last.time + outage - frame.time
+                        if on_resume is not None:
+                            on_resume(outage, failures, frame.time + time_offset)
                 failures = 0
                 last = Frame(frame.index + index_offset, frame.time + time_offset, frame.image)
                 yield last
@@ -268,46 +269,6 @@ def reconnecting_frames(open_frames: Callable[[], Iterable[Frame]], max_retries:
         if on_retry is not None:
             on_retry(failures, delay, reason)
         sleep(delay)
-
-
-class EventSink:
-    """Writes events as JSON lines to a stream and POSTs alerts to a webhook.
-
-    Webhook posts run on a background thread with a timeout, so a slow or dead endpoint never
-    stalls inference; failures are reported through `warn` and otherwise ignored."""
-
-    def __init__(self, stream: IO[str], webhook: str | None = None, timeout: float = 5.0,
-                 warn: Callable[[str], None] = lambda message: None):
-        self.stream, self.webhook, self.timeout, self.warn = stream, webhook, timeout, warn
-        self.posted = self.failed = 0
-        self._queue: queue.Queue[dict | None] = queue.Queue()
-        self._thread = None
-        if webhook:
-            self._thread = threading.Thread(target=self._post_loop, name="webhook", daemon=True)
-            self._thread.start()
-
-    def __call__(self, event: dict) -> None:
-        self.stream.write(json.dumps(event) + "\n")
-        self.stream.flush()
-        if self._thread is not None and event.get("event") in ("alert", "alert_end"):
-            self._queue.put(event)
-
-    def _post_loop(self) -> None:
-        while (event := self._queue.get()) is not None:
-            request = urllib.request.Request(self.webhook, data=json.dumps(event).encode("utf-8"), method="POST",
-                                             headers={"Content-Type": "application/json"})
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    response.read()
-                self.posted += 1
-            except (urllib.error.URLError, OSError, ValueError) as err:
-                self.failed += 1
-                self.warn(f"webhook {self.webhook} failed ({getattr(err, 'reason', None) or err}); continuing")
-
-    def close(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=self.timeout + 1.0)
 
 
 def is_live(source: str | int) -> bool:
@@ -335,11 +296,14 @@ def watch(source: str | int, predictor, rules: Sequence[AlertRule] = (), on_even
           hop: int | None = None, realtime: bool | None = None, smooth: int = 1, max_retries: int = 5,
           retry_delay: float = 1.0, report_every: float = 10.0, emit_windows: bool = False,
           on_status: Callable[[dict], None] | None = None,
-          on_retry: Callable[[int, float, str], None] | None = None) -> dict:
+          on_retry: Callable[[int, float, str], None] | None = None,
+          on_resume: Callable[[float, int, float], None] | None = None) -> dict:
     """Watch `source` (file, URL or webcam index) with a Predictor; returns the summary.
 
     `hop`: frames between windows (default: half a window). `realtime`: play a file at its
-    frame rate (default on for files; live sources are paced by nature)."""
+    frame rate (default on for files; live sources are paced by nature). `on_retry` and
+    `on_resume` see each drop-out of a live source (see `reconnecting_frames`). A summary is
+    emitted however it ends: the source's end, giving up on it, or Ctrl-C."""
     from ..video import iter_frames
 
     live = is_live(source)
@@ -359,14 +323,14 @@ def watch(source: str | int, predictor, rules: Sequence[AlertRule] = (), on_even
     open_frames.source = str(source)
     predictor.warmup()
     frames = reconnecting_frames(open_frames, max_retries=max_retries, retry_delay=retry_delay, live=live,
-                                 on_retry=on_retry)
+                                 on_retry=on_retry, on_resume=on_resume)
     watcher = StreamWatcher(lambda clip: predictor([clip])[0], predictor.classes, rel,
                             hop or max(1, (int(rel[-1]) + 1) // 2), rules, on_event, pace=pace, drop=pace or live,
                             fps=fps, smooth=smooth, report_every=report_every, emit_windows=emit_windows,
                             on_status=on_status)
     try:
         return watcher.run(frames)
-    except VideoError:
+    except (VideoError, KeyboardInterrupt):
         watcher._status("summary")
         raise
 

@@ -149,9 +149,10 @@ class FlakySource:
 
 
 def test_reconnects_with_backoff_and_resumes_the_timeline():
-    clock, source, retries = FakeClock(), FlakySource(), []
+    clock, source, retries, resumes = FakeClock(), FlakySource(), [], []
     frames = reconnecting_frames(source, max_retries=2, retry_delay=0.5, live=True, sleep=clock.sleep, clock=clock,
-                                 on_retry=lambda attempt, delay, reason: retries.append((attempt, delay, reason)))
+                                 on_retry=lambda attempt, delay, reason: retries.append((attempt, delay, reason)),
+                                 on_resume=lambda gap, attempts, t: resumes.append((gap, attempts, t)))
     got = []
     with pytest.raises(VideoError, match="gave up after 2 reconnection attempts"):
         for frame in frames:
@@ -163,6 +164,7 @@ def test_reconnects_with_backoff_and_resumes_the_timeline():
     assert [r[:2] for r in retries] == [(1, 0.5), (1, 0.5), (2, 1.0)]  # exponential, reset by a good frame
     assert "dropped" in retries[0][2] and retries[1][2] == "the stream ended"
     assert clock.sleeps == [0.5, 0.5, 1.0]
+    assert resumes == [(0.5, 1, times[10])]  # the gap is logged once, with its length, where it ends
 
 
 def test_watcher_keeps_going_across_a_reconnection():
@@ -219,10 +221,10 @@ def test_webhook_posts_alerts_and_survives_a_dead_endpoint(tmp_path):
         port = s.getsockname()[1]
     warnings = []
     sink = EventSink(open(tmp_path / "other.jsonl", "w"), f"http://127.0.0.1:{port}/hook", timeout=1.0,
-                     warn=warnings.append)
+                     warn=warnings.append, retry_delay=0.05, drain_timeout=0.3)
     sink({"event": "alert", "label": "fight"})
-    sink.close()
-    assert sink.failed == 1 and "failed" in warnings[0]
+    assert sink.close() == 1  # retried until shutdown, then reported (see test_events_delivery.py)
+    assert sink.failed >= 1 and "failed" in warnings[0] and "1 alerts not delivered" in warnings[-1]
 
 
 def brightness_checkpoint(path: Path) -> Path:
