@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..progress import console
+from .options import engine_of, ray_flags
 
 layout_option = click.option("--layout", default=None, help="folder | hmdb51 | ucf101 | kinetics | list | hara | auto "
                              "(default: from a LAYOUT:ROOT spec, else auto-detected)")
@@ -36,29 +37,21 @@ def data() -> None:
 @annotations_option
 @click.option("--deep", is_flag=True, help="also decode every frame of every video (finds truncated and damaged files)")
 @click.option("--no-cache", is_flag=True, help="probe every file again instead of using the index cache")
-def check(root, layout, split, annotations, deep, no_cache):
+@click.option("--workers", type=click.IntRange(1, 1024), default=1, show_default=True,
+              help="with --deep: worker processes, one video each")
+@ray_flags
+def check(root, layout, split, annotations, deep, no_cache, workers, ray, ray_address):
     """List unreadable files (with reasons) and differences between split files and disk.
 
     Exits with status 1 when a problem was found."""
-    from ..errors import VideoError
-    from ..progress import progress_bar
-    from ..video import DecodeReport, iter_frames
+    from ..engine.archive import check_files
 
+    engine, address = engine_of(ray, ray_address)
     index = index_with_progress(root, layout, split, annotations, cache=not no_cache)
     failures = list(index.failures)
     if deep:
         paths = sorted({record.path for record in index})
-        with progress_bar(len(paths), "decoding", unit="videos") as advance:
-            for path in paths:
-                report = DecodeReport()
-                try:
-                    for _ in iter_frames(path, size=32, step=1 << 62, report=report):  # decode all, convert one
-                        pass
-                    if report.problem():
-                        failures.append((path, report.problem()))
-                except VideoError as err:
-                    failures.append((path, err.reason))
-                advance()
+        failures += check_files(paths, workers=workers, engine=engine, ray_address=address)
     console.print(f"{index.layout} layout: {index.summary()}")
     for line in index.report.lines(examples=5):
         console.print(line, style="yellow", markup=False, soft_wrap=True)

@@ -6,6 +6,7 @@ import click
 
 from ..progress import console
 from .data import annotations_option, index_with_progress, layout_option, split_option
+from .options import engine_of, ray_flags
 
 
 @click.command("flow")
@@ -22,7 +23,8 @@ from .data import annotations_option, index_with_progress, layout_option, split_
               help="jpeg: flow_x_00001.jpg/flow_y_00001.jpg per frame; video: lossless x.mp4/y.mp4 per video")
 @click.option("--quality", type=click.IntRange(50, 100), default=95, show_default=True, help="JPEG quality")
 @click.option("--overwrite", is_flag=True, help="redo videos that already have flow")
-def flow(root, layout, split, annotations, method, out, workers, size, fmt, quality, overwrite):
+@ray_flags
+def flow(root, layout, split, annotations, method, out, workers, size, fmt, quality, overwrite, ray, ray_address):
     """Compute dense optical flow for every video under ROOT, stored 8-bit (+-20 px) under --out.
 
     Resumable: run the same command again and finished videos are skipped. Example:
@@ -30,10 +32,11 @@ def flow(root, layout, split, annotations, method, out, workers, size, fmt, qual
     from ..errors import TaskFailed
     from ..flow import extract_dataset, make_flow_fn
 
+    engine, address = engine_of(ray, ray_address)
     make_flow_fn(method)  # a missing TV-L1 is reported before indexing a large dataset
     index = index_with_progress(root, layout, split, annotations)
     report = extract_dataset(index, out, method=method, size=size, fmt=fmt, workers=workers, quality=quality,
-                             overwrite=overwrite)
+                             overwrite=overwrite, engine=engine, ray_address=address)
     rate = f" ({report.flow_frames / report.seconds:.1f} flow frames/s)" if report.extracted and report.seconds else ""
     # Paths are printed whole and verbatim: no wrapping, and no markup ("[HD]" in a name is text).
     console.print(f"{len(report.extracted)} extracted, {len(report.skipped)} already done, "

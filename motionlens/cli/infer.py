@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import click
 
 from ..errors import TaskFailed
 from ..progress import console
+from .options import engine_of, ray_flags
 
 
 def model_options(fn):
@@ -33,15 +33,6 @@ def _warn_untrained(model: str, pretrained: str | None) -> None:
         tags = ", ".join(get_weights(model)) or "none"
         console.print(f"[yellow]{model} has random weights: pass --pretrained (tags: {tags}) or a file, "
                       f"or a run folder trained with `motionlens train`")
-
-
-def _unique_stem(video: str, used: set[str]) -> str:
-    stem = Path(str(video).rstrip("/")).stem or "video"
-    name, n = stem, 2
-    while name in used:
-        name, n = f"{stem}-{n}", n + 1
-    used.add(name)
-    return name
 
 
 def _output_video_path(output_video: str, stem: str, several: bool) -> Path:
@@ -68,58 +59,59 @@ def _output_video_path(output_video: str, stem: str, several: bool) -> Path:
 @click.option("--threshold", type=click.FloatRange(0, 1), help="add events: stretches of a class scoring at least this")
 @click.option("--off-threshold", type=click.FloatRange(0, 1),
               help="hysteresis: an event ends below this (default: --threshold)")
+@click.option("--overwrite", is_flag=True, help="redo videos already predicted into --out")
+@click.option("--workers", type=click.IntRange(1, 1024), default=1, show_default=True,
+              help="worker processes, one video each (1: in this process, all cores for the model)")
+@ray_flags
 def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eager, stride, top_k, batch_size, out,
-            fmt, output_video, smooth, threshold, off_threshold):
+            fmt, output_video, smooth, threshold, off_threshold, overwrite, workers, ray, ray_address):
     """Recognise actions along whole videos of any length with sliding windows.
 
     MODEL_OR_RUN is a run folder or checkpoint from `motionlens train`, or a model name with
     --pretrained. Writes OUT/<video>.json per video (segments tiling the video, video-level label,
-    top-k); a video that cannot be read is reported and the others still run.
+    top-k); a video that cannot be read is reported and the others still run. Resumable: the same
+    command again skips the videos already done.
 
     Example: motionlens predict x3d_xs --pretrained kinetics400 match.mp4 --output-video match_pred.mp4"""
-    from ..engine.infer import load_predictor, score_video, to_hara, to_result
-    from ..progress import progress_bar
-    from ..video import VideoError, probe
+    from ..engine.archive import PredictSettings, predict_files, unique_stems
+    from ..engine.infer import load_predictor
 
     if off_threshold is not None and threshold is None:
         raise click.UsageError("--off-threshold needs --threshold")
+    engine, address = engine_of(ray, ray_address)
     _warn_untrained(model_or_run, pretrained)
     predictor = load_predictor(model_or_run, pretrained=pretrained, device=device, clip_len=clip_len,
                                target_fps=target_fps, fast=not eager)
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    used: set[str] = set()
-    failed = []
-    for video in videos:
-        stem = _unique_stem(video, used)
-        try:
-            total = probe(video).num_frames
-            with progress_bar(total, Path(video).name, unit="frames") as advance:
-                scores = score_video(predictor, video, stride=stride, batch_size=batch_size,
-                                     keep_logits=fmt == "hara", progress=advance)
-            result = to_result(scores, predictor.classes, top_k, smooth, threshold, off_threshold)
-            data = [to_hara(scores, predictor.classes)] if fmt == "hara" else result
-            json_path = out_dir / f"{stem}.json"
-            json_path.write_text(json.dumps(data, indent=1))
-            line = (f"{video}: {result['label']} ({result['score']:.2f}) | {len(result['segments'])} segments | "
-                    f"{scores.frames / scores.fps / max(scores.seconds, 1e-9):.1f}x real time | {json_path}")
-            if threshold is not None:
-                line += f" | {len(result['events'])} events"
-            if output_video:
-                from ..video.annotate import annotate_video
-
-                path = annotate_video(video, _output_video_path(output_video, stem, len(videos) > 1),
-                                      result["segments"], fps=scores.fps, num_frames=scores.frames)
-                line += f" | {path}"
-            console.print(line, highlight=False, soft_wrap=True)
-            if scores.problem:
-                click.secho(f"warning: {video}: {scores.problem}", fg="yellow", err=True)
-        except VideoError as err:
+    settings = PredictSettings(stride=stride, batch_size=batch_size, top_k=top_k, smooth=smooth, threshold=threshold,
+                               off_threshold=off_threshold, format=fmt, annotate=bool(output_video))
+    annotated = [str(_output_video_path(output_video, stem, len(videos) > 1)) if output_video else None
+                 for stem in unique_stems(videos)]
+    model_id = f"{Path(model_or_run).resolve() if Path(model_or_run).exists() else model_or_run}|{pretrained}"
+    failed, done, skipped = [], 0, 0
+    for video, outcome, was_done in predict_files(predictor, videos, out, settings, model_id, annotated,
+                                                  overwrite=overwrite, workers=workers, engine=engine,
+                                                  ray_address=address):
+        if not outcome.ok:
             failed.append(str(video))
-            click.secho(f"error: {err}", fg="red", err=True)
+            click.secho(f"error: {video}: {outcome.reason}", fg="red", err=True)
+            continue
+        done, skipped = done + 1, skipped + was_done
+        s = outcome.value
+        line = (f"{video}: {s['label']} ({s['score']:.2f}) | {s['segments']} segments | "
+                + ("already done" if was_done else f"{s['realtime_factor']:.1f}x real time") + f" | {s['json']}")
+        if s["events"] is not None:
+            line += f" | {s['events']} events"
+        if s["video_out"]:
+            line += f" | {s['video_out']}"
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+        if s["problem"]:
+            click.secho(f"warning: {video}: {s['problem']}", fg="yellow", err=True)
+    if skipped:
+        console.print(f"{skipped} of {len(videos)} videos were already done in {out} (--overwrite redoes them)",
+                      highlight=False, soft_wrap=True, markup=False)
     if failed:
         raise TaskFailed(f"{len(failed)} of {len(videos)} videos failed: {', '.join(failed)} (reasons above; the "
-                         f"others are in {out_dir})")
+                         f"others are in {out}, and the same command again retries only the failed ones)")
 
 
 @click.command()

@@ -435,15 +435,27 @@ def predict(video: str | os.PathLike, model: str | os.PathLike | nn.Module | Pre
     this rate; `smooth`: moving average over this many windows; `threshold`: add "events".
     Returns the dict written as JSON by `motionlens predict` (`format="hara"`: Hara's shape).
     `output_video` also writes the video with the predictions drawn on every frame."""
-    if format not in ("motionlens", "hara"):
-        raise MotionlensError(f"format must be motionlens or hara, got {format!r}")
     predictor = model if isinstance(model, Predictor) else load_predictor(
         model, pretrained=pretrained, pipeline=pipeline, classes=classes, device=device, clip_len=clip_len,
         target_fps=fps, fast=fast)
-    scores = score_video(predictor, video, stride=stride, batch_size=batch_size, keep_logits=format == "hara")
+    data, _, _ = predict_with(predictor, video, stride=stride, batch_size=batch_size, top_k=top_k, smooth=smooth,
+                              threshold=threshold, off_threshold=off_threshold, format=format,
+                              output_video=output_video)
+    return data
+
+
+def predict_with(predictor: Predictor, video: str | os.PathLike, stride: int | None = None, batch_size: int = 8,
+                 top_k: int = 5, smooth: int = 1, threshold: float | None = None, off_threshold: float | None = None,
+                 format: str = "motionlens", output_video: str | os.PathLike | None = None,
+                 progress: Callable[[int], None] | None = None) -> tuple[Any, dict, VideoScores]:
+    """What `predict` does with a loaded predictor: (the JSON data, the motionlens result, the scores)."""
+    if format not in ("motionlens", "hara"):
+        raise MotionlensError(f"format must be motionlens or hara, got {format!r}")
+    scores = score_video(predictor, video, stride=stride, batch_size=batch_size, keep_logits=format == "hara",
+                         progress=progress)
     result = to_result(scores, predictor.classes, top_k, smooth, threshold, off_threshold)
     if output_video is not None:
         from ..video.annotate import annotate_video
 
-        annotate_video(video, output_video, result["segments"], fps=scores.fps)
-    return to_hara(scores, predictor.classes) if format == "hara" else result
+        annotate_video(video, output_video, result["segments"], fps=scores.fps, num_frames=scores.frames)
+    return (to_hara(scores, predictor.classes) if format == "hara" else result), result, scores

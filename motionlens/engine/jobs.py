@@ -34,6 +34,7 @@ from ..errors import MotionlensError, VideoError
 CRASH_ONCE_ENV = "MOTIONLENS_TEST_CRASH_ONCE"
 
 ENGINES = ("local", "ray")
+RAY_BATCH = 8  # the most videos in one Ray task
 
 
 @dataclass(frozen=True)
@@ -184,39 +185,45 @@ def _run_pool(fn, items: list[tuple[str, Any]], shared: Any, workers: int,
 
 def _run_ray(fn, items: list[tuple[str, Any]], shared: Any, workers: int, address: str | None, num_cpus: float,
              num_gpus: float, max_retries: int, crash_dir: str | None) -> Iterator[JobOutcome]:
+    """Ray tasks of a few videos each (one per task for short jobs): fewer, larger tasks keep Ray's
+    per-task cost small against a short video's decode. Outcomes stream back as tasks finish."""
     ray = _import_ray()
     started = _ensure_ray(ray, address, workers)
     try:
         remote = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=max_retries)(_ray_task)
-        shared_ref = ray.put(shared)  # once per job; tasks receive it by reference
+        fn_ref, shared_ref = ray.put(fn), ray.put(shared)  # once per job; tasks receive them by reference
+        slots = max(1, int(ray.cluster_resources().get("CPU", workers) / max(num_cpus, 1e-3)))
+        size = max(1, min(RAY_BATCH, len(items) // (8 * slots)))  # >= 8 tasks per slot balance the load
+        batches = iter([items[i:i + size] for i in range(0, len(items), size)])
         # Bounded in-flight tasks: a 650k-video job must not queue 650k task specs at once.
-        limit = max(4, int(2 * ray.cluster_resources().get("CPU", workers) / max(num_cpus, 1e-3)))
-        queue = iter(items)
         running: dict = {}
-        for key, item in queue:
-            running[remote.remote(fn, key, item, shared_ref, crash_dir)] = key
-            if len(running) >= limit:
-                break
+
+        def submit() -> None:
+            for batch in batches:
+                running[remote.remote(fn_ref, batch, shared_ref, crash_dir)] = batch
+                if len(running) >= 2 * slots:
+                    return
+
+        submit()
         while running:
             (ref,), _ = ray.wait(list(running), num_returns=1)
-            key = running.pop(ref)
+            batch = running.pop(ref)
             try:
-                yield ray.get(ref)
+                yield from ray.get(ref)
             except Exception as err:  # noqa: BLE001 - the worker died more often than max_retries allows
                 cause = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-                yield JobOutcome(key, False, reason=f"worker died after {max_retries} retries: "
-                                                    f"{type(err).__name__}: {cause}")
-            for key, item in queue:
-                running[remote.remote(fn, key, item, shared_ref, crash_dir)] = key
-                break
+                for key, _ in batch:
+                    yield JobOutcome(key, False, reason=f"worker died after {max_retries} retries: "
+                                                        f"{type(err).__name__}: {cause}")
+            submit()
     finally:
         if started:
             ray.shutdown()
 
 
-def _ray_task(fn, key: str, item: Any, shared: Any, crash_dir: str | None) -> JobOutcome:
+def _ray_task(fn, batch: list[tuple[str, Any]], shared: Any, crash_dir: str | None) -> list[JobOutcome]:
     _init_worker(shared)
-    return _call(fn, key, item, shared, crash_dir)
+    return [_call(fn, key, item, shared, crash_dir) for key, item in batch]
 
 
 def _import_ray():
@@ -238,7 +245,9 @@ def _ensure_ray(ray, address: str | None, workers: int) -> bool:
     env = {"env_vars": env_vars}
     try:
         if address == "local":
-            ray.init(num_cpus=workers, runtime_env=env, **options)
+            # Ray nices its workers to 15 by default, for a cluster's own machines; on a machine
+            # shared with other work that starves them, so local workers run at normal priority.
+            ray.init(num_cpus=workers, runtime_env=env, _system_config={"worker_niceness": 0}, **options)
         else:
             ray.init(address=address or os.environ.get("RAY_ADDRESS") or "auto", runtime_env=env, **options)
     except (ConnectionError, RuntimeError) as err:

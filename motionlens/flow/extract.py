@@ -11,18 +11,16 @@ marker last, so an interrupted run is resumed by running the same command again:
 are skipped and unfinished ones redone. A video that fails is reported with its reason and the
 rest carry on.
 
-With `workers > 1` videos are processed in a pool of forkserver (spawn off Linux) processes,
-which import the calling script again: from a script, call `extract_dataset` under
-`if __name__ == "__main__":` (the `motionlens flow` command needs nothing).
+With `workers > 1` videos are processed by forkserver (spawn off Linux) worker processes, which
+import the calling script again: from a script, call `extract_dataset` under
+`if __name__ == "__main__":` (the `motionlens flow` command needs nothing). With `engine="ray"`
+they run on a Ray cluster instead (`engine/jobs.py`).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -135,35 +133,23 @@ def _settings_differ(info: dict, method: str, size: int | None, fmt: str) -> str
     return ", ".join(diff) or None
 
 
-def _init_worker() -> None:
-    cv2.setNumThreads(1)  # N worker processes x all cores each would oversubscribe the CPU
-
-
-def _extract_job(video: str, out_dir: str, method: str, size: int | None, fmt: str,
-                 quality: int) -> tuple[str, int | str]:
-    """Worker: ("ok", flow frames), ("problem", (flow frames, reason)) for a video that ends early or
-    is damaged, or ("failed", reason); never raises, so one bad video stops nothing."""
-    try:
-        info = extract_video(video, out_dir, method, size, fmt, quality)
-        if info.get("problem"):
-            return "problem", (info["num_flow_frames"], info["problem"])
-        return "ok", info["num_flow_frames"]
-    except VideoError as err:
-        return "failed", err.reason
-    except MotionlensError as err:
-        return "failed", str(err)
-    except Exception as err:  # a decoder or OpenCV failure on one file must not stop a 13,000-video run
-        return "failed", f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
+def _extract_task(settings: dict, job: tuple[str, str]) -> dict:
+    """One video's job (`engine.jobs.run_jobs`): its `done` marker info; raises for a failed video."""
+    video, out_dir = job
+    return extract_video(video, out_dir, **settings)
 
 
 def extract_dataset(index, out: str | os.PathLike, method: str = "farneback", size: int | None = None,
                     fmt: str = "jpeg", workers: int = 2, quality: int = storage.JPEG_QUALITY,
-                    overwrite: bool = False, show_progress: bool = True) -> ExtractReport:
+                    overwrite: bool = False, show_progress: bool = True, engine: str = "local",
+                    ray_address: str | None = None) -> ExtractReport:
     """Extract flow for every video of a VideoIndex into `out`, mirroring paths under `index.root`.
 
-    Folders with a `done` marker from the same settings are skipped; `overwrite` redoes them.
-    The index's unreadable files are reported as failed, as are videos that fail to decode."""
-    from ..progress import progress_bar
+    One job per video (`engine.jobs`): local worker processes, or a Ray cluster with
+    `engine="ray"`; the files written are the same either way. Folders with a `done` marker from
+    the same settings are skipped; `overwrite` redoes them. The index's unreadable files are
+    reported as failed, as are videos that fail to decode."""
+    from ..engine.jobs import run_jobs
 
     make_flow_fn(method)  # fail early, in one line, e.g. for TV-L1 without opencv-contrib
     if fmt not in storage.FORMATS:
@@ -197,43 +183,18 @@ def extract_dataset(index, out: str | os.PathLike, method: str = "farneback", si
                               f"{conflicts[0]}; use another --out, or --overwrite to redo them")
 
     start = time.perf_counter()
-    jobs = [(video, str(out_dir), method, size, fmt, quality) for video, out_dir in todo]
-    with progress_bar(len(jobs), f"flow ({method})", enabled=show_progress and bool(jobs), unit="videos") as advance:
-        for video, (status, value) in _run(jobs, workers):
-            if status == "ok":
-                report.extracted.append(video)
-                report.flow_frames += int(value)
-            elif status == "problem":  # flow written, but the video is listed: it ends early or is damaged
-                report.flow_frames += int(value[0])
-                report.failed.append((video, f"flow of what decoded only: {value[1]}"))
-            else:
-                report.failed.append((video, str(value)))
-            advance(1)
+    settings = {"method": method, "size": size, "fmt": fmt, "quality": quality}
+    jobs = [(video, (video, str(out_dir))) for video, out_dir in todo]
+    for outcome in run_jobs(_extract_task, jobs, settings, workers=workers, engine=engine, ray_address=ray_address,
+                            description=f"flow ({method})" if show_progress else None):
+        if not outcome.ok:
+            report.failed.append((outcome.key, outcome.reason))
+            continue
+        report.flow_frames += int(outcome.value["num_flow_frames"])
+        if outcome.value.get("problem"):  # flow written, but the video is listed: it ends early or is damaged
+            report.failed.append((outcome.key, f"flow of what decoded only: {outcome.value['problem']}"))
+        else:
+            report.extracted.append(outcome.key)
     report.seconds = time.perf_counter() - start
     report.failed.sort()
     return report
-
-
-def _run(jobs: list[tuple], workers: int) -> Iterator[tuple[str, tuple[str, int | str]]]:
-    """Yield (video, result) as jobs finish: in this process for one worker, else in a process pool."""
-    if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            yield job[0], _extract_job(*job)
-        return
-    # forkserver/spawn, not fork: a forked child inherits OpenCV's and PyTorch's thread pools
-    # in whatever state they were, which can deadlock.
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
-                             initializer=_init_worker) as pool:
-        futures = {pool.submit(_extract_job, *job): job[0] for job in jobs}
-        try:
-            for future in as_completed(futures):
-                try:
-                    yield futures[future], future.result()
-                except BrokenProcessPool:  # a worker died (out of memory, a crash in native code)
-                    yield futures[future], ("failed", "worker process died: out of memory, a crash in native code, "
-                                                      "or a script calling this without `if __name__ == '__main__':`")
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise

@@ -23,7 +23,8 @@ def outcomes(items=ITEMS, **kw):
 @pytest.fixture(scope="module")
 def ray_local():
     import ray  # in the test extra: a real local instance, never a mock
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             _system_config={"worker_niceness": 0})  # as `--ray local` starts it
     yield ray
     ray.shutdown()
 

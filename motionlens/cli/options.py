@@ -1,0 +1,30 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+import click
+
+
+def ray_flags(fn):
+    """--ray [local] and --ray-address, for commands that run one job per video (`engine/jobs.py`)."""
+    options = [
+        click.option("--ray", "ray", is_flag=False, flag_value="cluster", default=None, metavar="[local]",
+                     help="one task per video on Ray (pip install 'motionlens[ray]'): alone, the cluster at "
+                          "RAY_ADDRESS or --ray-address; `--ray local` starts one here with --workers CPUs"),
+        click.option("--ray-address", help="address of a running Ray cluster, e.g. ray://head:10001"),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def engine_of(ray: str | None, ray_address: str | None) -> tuple[str, str | None]:
+    """(engine, address) for `run_jobs` from the --ray / --ray-address flags."""
+    if ray is None:
+        if ray_address:
+            raise click.UsageError("--ray-address needs --ray")
+        return "local", None
+    if ray not in ("cluster", "local"):
+        raise click.UsageError(f"--ray takes no value or `local`, not {ray!r}: put --ray after the videos, and a "
+                               "cluster's address in --ray-address")
+    return "ray", "local" if ray == "local" else ray_address
