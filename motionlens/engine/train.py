@@ -52,6 +52,7 @@ METRIC_FIELDS = ["epoch", "train_loss", "train_acc", "val_loss", "val_clip_top1"
 def build_model(cfg: TrainConfig, num_classes: int) -> nn.Module:
     from ..models import create_model, freeze, get_model_cfg
 
+    cfg = config_mod.fill_recipe(cfg)  # keys left to the recipe (modality decides the input channels)
     options = dict(cfg.model.options)
     channels = MODALITY_CHANNELS.get(cfg.data.modality)
     if channels is None:

@@ -9,7 +9,7 @@ import torch
 import yaml
 
 from motionlens import clip_input
-from motionlens.config import DataConfig, TrainConfig, resolve, save_yaml
+from motionlens.config import DataConfig, TrainConfig, fill_recipe, resolve, save_yaml
 from motionlens.engine.infer import load_predictor
 from motionlens.engine.pipeline import Pipeline, make_dataset, resolve_pipeline, resolved_data
 from motionlens.engine.train import build_model
@@ -33,8 +33,9 @@ def test_finetuning_from_kinetics400_gets_its_contract_and_the_config_shows_it(k
     for name in ("a", "b"):
         (root / name).mkdir(parents=True)
         make_video(f"{name}.mp4", num_frames=30, size=(48, 64)).rename(root / name / f"{name}.mp4")
-    cfg = resolve(TrainConfig, None, {"data": {"data": f"folder:{root}", "num_workers": 0, "eval_clips": 1},
-                                      "model": {"name": "r3d_18", "pretrained": "kinetics400"}})
+    cfg = fill_recipe(resolve(TrainConfig, None, {"data": {"data": f"folder:{root}", "num_workers": 0,
+                                                           "eval_clips": 1},
+                                                  "model": {"name": "r3d_18", "pretrained": "kinetics400"}}))
     model = build_model(cfg, num_classes=2)
     pipe = resolve_pipeline(cfg.data, model.cfg)
     assert (pipe.target_fps, pipe.clip_len, pipe.resize, pipe.crop_size) == (15.0, 16, (128, 171), 112)
