@@ -120,8 +120,10 @@ def _texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     return np.clip(tex + base, 0, 255).astype(np.uint8)
 
 
-def make_scene(rng: np.random.Generator, height: int, width: int) -> Scene:
-    """Draw the class-independent look of one video."""
+def make_scene(rng: np.random.Generator, height: int, width: int,
+               object_size: tuple[float, float] = (0.1, 0.17)) -> Scene:
+    """Draw the class-independent look of one video; the object's radius is drawn from
+    `object_size` (fractions of the short side)."""
     m = min(height, width)
     pan_amp = rng.uniform(0.02, 0.08) * m
     jitter = rng.uniform(0.3, 1.0) * max(1.0, m / 120)
@@ -141,7 +143,7 @@ def make_scene(rng: np.random.Generator, height: int, width: int) -> Scene:
         height=height, width=width, texture=texture, margin=margin, pan_amp=pan_amp,
         pan_period=(rng.uniform(3, 12), rng.uniform(3, 12)),
         pan_phase=(rng.uniform(0, 2 * np.pi), rng.uniform(0, 2 * np.pi)),
-        jitter=jitter, noise_sigma=rng.uniform(3, 8), parts=parts, radius=rng.uniform(0.1, 0.17) * m,
+        jitter=jitter, noise_sigma=rng.uniform(3, 8), parts=parts, radius=rng.uniform(*object_size) * m,
         distractor=distractor,
     )
 
@@ -257,9 +259,9 @@ def draw_frames(scene: Scene, track: Track, rng: np.random.Generator, first_fram
 
 
 def render_clip(class_name: str | None, rng: np.random.Generator, height: int, width: int,
-                num_frames: int, fps: float) -> np.ndarray:
+                num_frames: int, fps: float, object_size: tuple[float, float] = (0.1, 0.17)) -> np.ndarray:
     """One clip of `class_name` (None: no action, an idly drifting object) as uint8 (T, H, W, 3)."""
-    scene = make_scene(rng, height, width)
+    scene = make_scene(rng, height, width, object_size)
     track = make_track(class_name, rng, scene, num_frames, fps)
     distractor = _distractor_track(rng, scene, num_frames, fps) if scene.distractor else None
     return np.stack(list(draw_frames(scene, track, rng, 0, fps, distractor)))
@@ -267,7 +269,7 @@ def render_clip(class_name: str | None, rng: np.random.Generator, height: int, w
 
 def write_long_video(path: str | os.PathLike, schedule: Sequence[tuple[str | None, float]],
                      size: Size = (240, 320), fps: float = 25.0, seed: int = 0,
-                     codec: str | None = None) -> list[dict]:
+                     codec: str | None = None, object_size: tuple[float, float] = (0.1, 0.17)) -> list[dict]:
     """Write one video that plays `schedule` [(class or None, seconds), ...] in one continuous scene.
 
     Returns the ground truth, one dict per schedule item: label (class or None), start_sec, end_sec,
@@ -282,7 +284,7 @@ def write_long_video(path: str | os.PathLike, schedule: Sequence[tuple[str | Non
             raise MotionlensError(f"segment length must be positive, got {seconds} for {name}")
     rng = np.random.default_rng([seed, 7919])
     height, width = size
-    scene = make_scene(rng, height, width)
+    scene = make_scene(rng, height, width, object_size)
     bounds = np.round(np.cumsum([0.0] + [s for _, s in schedule]) * fps).astype(int)
     distractor = _distractor_track(rng, scene, int(bounds[-1]), fps) if scene.distractor else None
     segments = []
@@ -328,6 +330,7 @@ class _Job:
     duration: float
     codec: str | None
     frames_dir: bool
+    object_size: tuple[float, float]
 
 
 def _layout_name(layout: str, motion: str) -> str:
@@ -384,7 +387,7 @@ def _render_job(job: _Job) -> str:
     rng = np.random.default_rng(job.seed)
     height, width = job.size
     num_frames = max(2, int(round(job.duration * job.fps)))
-    frames = render_clip(job.motion, rng, height, width, num_frames, job.fps)
+    frames = render_clip(job.motion, rng, height, width, num_frames, job.fps, job.object_size)
     path = Path(job.path)
     if job.frames_dir:
         path.mkdir(parents=True, exist_ok=True)
@@ -426,6 +429,7 @@ def synthesize(
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     classes: Sequence[str] | None = None,
+    object_size: tuple[float, float] = (0.1, 0.17),
 ) -> SynthDataset:
     """Write a dataset of `num_classes` x `videos_per_class` synthetic videos in `layout`.
 
@@ -435,7 +439,8 @@ def synthesize(
     has splits. `overwrite` empties a non-empty `out` first (else MotionlensError).
     `progress(done, total)` is called after each video. `classes` picks the motions by name
     (e.g. ["approach", "recede"], for a second class set to fine-tune on) instead of the first
-    `num_classes` of CLASSES."""
+    `num_classes` of CLASSES. `object_size` is the range of the object's radius as a fraction of
+    the short side (larger: motion shows in more pixels at small sizes)."""
     if layout not in LAYOUTS:
         raise MotionlensError(f"unknown layout '{layout}'; expected one of {', '.join(LAYOUTS)}")
     if classes is not None:
@@ -475,7 +480,8 @@ def synthesize(
             if layout == "kinetics":
                 vdur = float(max(1, round(vdur)))  # whole seconds, as the CSVs give clip bounds
             rel, extra = _video_name(layout, name, k, videos_per_class, splits[k], vdur, meta_rng, ext)
-            jobs.append(_Job(str(out / rel), motion, video_seed, vsize, vfps, vdur, avi_codec, layout == "frames"))
+            jobs.append(_Job(str(out / rel), motion, video_seed, vsize, vfps, vdur, avi_codec, layout == "frames",
+                             tuple(object_size)))
             rows.append((motion, name, splits[k], {"rel": rel, **extra}))
 
     # One process, one thread: worker processes doubled the speed, but a forked worker hangs on
