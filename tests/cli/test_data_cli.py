@@ -51,4 +51,7 @@ def test_lr_find_plots_and_suggests(ucf, tmp_path):
                      "--start", "1e-5", "--end", "10", "--out", plot)
     assert result.returncode == 0, result.stderr
     assert plot.stat().st_size > 1000
-    assert "suggested lr" in result.stdout + result.stderr or "no clear minimum" in result.stdout + result.stderr
+    # Seeded, so the verdict is fixed: 12 steps on this tiny set only climb (the minimum is at the
+    # start), and the finder says so instead of inventing a rate. `suggest_lr` has its own tests.
+    out = result.stdout + result.stderr
+    assert "no clear minimum; try a wider range" in out and "suggested lr" not in out
