@@ -42,7 +42,7 @@ from av.video.reformatter import VideoReformatter
 
 from ..errors import VideoError
 from . import frame_dir
-from .probe import check_file, frame_rate_varies, legacy_rotation, open_video
+from .probe import check_file, frame_rate_varies, legacy_rotation, open_video, stream_header
 
 log = logging.getLogger(__name__)
 
@@ -203,23 +203,9 @@ def _cached_table(path: Path) -> FrameTable | None:
     return _TABLES.get((str(path.resolve()), stat.st_size, stat.st_mtime_ns))
 
 
-def _header(container, stream) -> tuple[float, int, float, float]:
-    """(fps, header frame count, header duration s, time base) from the headers."""
-    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-    fps = float(rate) if rate else 0.0
-    time_base = float(stream.time_base) if stream.time_base else 1.0 / (fps or 25.0)
-    if stream.duration is not None and stream.time_base is not None:
-        duration = float(stream.duration * stream.time_base)
-    elif container.duration is not None:
-        duration = container.duration / av.time_base
-    else:
-        duration = 0.0
-    return fps, max(int(stream.frames or 0), 0), max(duration, 0.0), time_base
-
-
 def _build_table(path: Path) -> FrameTable:
     with open_video(path) as (container, stream):
-        fps, header_frames, header_duration, time_base = _header(container, stream)
+        fps, header_frames, header_duration, time_base = stream_header(container, stream)
         packets = []  # (pts, dts, keyframe, discard) in decode order
         try:
             for packet in container.demux(stream):
@@ -638,7 +624,7 @@ def iter_frames(source: str | int | os.PathLike, size: Size = None, step: int = 
     container = open_source(source)
     stream = container.streams.video[0]
     _set_threads(stream)
-    fps, header_frames, header_duration, time_base = _header(container, stream)
+    fps, header_frames, header_duration, time_base = stream_header(container, stream)
     legacy = legacy_rotation(stream) if rotate else 0
     # Without a table (AVI, live streams) times count from the first frame: by the decoder's
     # timestamps (pts of a stream; the AVI time grid, as `frame_times` does) when they increase.

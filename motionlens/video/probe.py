@@ -117,6 +117,20 @@ def _rotation(container, stream) -> int:
     return int(round(legacy_rotation(stream) / 90.0)) % 4 * 90
 
 
+def stream_header(container, stream) -> tuple[float, int, float, float]:
+    """(fps, header frame count, header duration s, time base) from the headers."""
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    fps = float(rate) if rate else 0.0
+    time_base = float(stream.time_base) if stream.time_base else 1.0 / (fps or 25.0)
+    if stream.duration is not None and stream.time_base is not None:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        duration = container.duration / av.time_base
+    else:
+        duration = 0.0
+    return fps, max(int(stream.frames or 0), 0), max(duration, 0.0), time_base
+
+
 def probe(path: str | os.PathLike, default_fps: float = 25.0, exact: bool = False, rotate: bool = True) -> VideoInfo:
     """Metadata of a video file or a folder of extracted frames.
 
@@ -129,15 +143,7 @@ def probe(path: str | os.PathLike, default_fps: float = 25.0, exact: bool = Fals
     if Path(path).is_dir():
         return frame_dir.probe_dir(path, fps=default_fps)
     with open_video(path) as (container, stream):
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        fps = float(rate) if rate else 0.0
-        if stream.duration is not None and stream.time_base is not None:
-            duration = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            duration = container.duration / av.time_base
-        else:
-            duration = 0.0
-        num_frames = int(stream.frames or 0)
+        fps, num_frames, duration, _ = stream_header(container, stream)
         if num_frames <= 0:
             num_frames = int(math.floor(duration * fps + 0.5))
         if duration <= 0 and fps > 0:
