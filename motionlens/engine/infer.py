@@ -39,6 +39,7 @@ import torch.nn.functional as F
 
 from ..data.samplers import clip_offsets, source_step
 from ..errors import MotionlensError
+from .distributed import parse_device
 from .events import events as find_events
 from .events import smooth_scores
 from .pipeline import Pipeline, eval_transform
@@ -215,7 +216,7 @@ def load_predictor(model: str | os.PathLike | nn.Module, pretrained: str | None 
         names = [f"class_{i}" for i in range(num_classes or 0)]
     if num_classes is not None and len(names) != num_classes:
         raise MotionlensError(f"{len(names)} class names for a model with {num_classes} outputs")
-    return Predictor(net, pipe, names, _device(device), fast=fast)
+    return Predictor(net, pipe, names, parse_device(device), fast=fast)
 
 
 def pipeline_from_cfg(cfg) -> Pipeline:
@@ -246,12 +247,6 @@ def _from_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, Pipeline, list
 def _num_outputs(model: nn.Module) -> int | None:
     n = getattr(model, "num_classes", None)
     return int(n) if isinstance(n, int) and n > 0 else None
-
-
-def _device(device: str | torch.device) -> torch.device:
-    from .distributed import parse_device
-
-    return parse_device(device)
 
 
 @dataclass
