@@ -58,3 +58,18 @@ def sample_videos() -> list[Path]:
 def run_cli(*args: str, cwd=None, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run the installed `motionlens` console script."""
     return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+def save_tiny_run(run_dir: Path, classes=("jump", "run", "sit"), size: int = 64) -> Path:
+    """A run folder as `motionlens train` writes it, holding an untrained cnn3d_small (8-frame clips,
+    `size` px, no resampling); returns checkpoints/best.pt."""
+    from motionlens.engine.checkpoint import save_checkpoint
+    from motionlens.engine.pipeline import Pipeline
+    from motionlens.models import create_model
+
+    model = create_model("cnn3d_small", num_classes=len(classes))
+    pipe = Pipeline(clip_len=8, frame_stride=1, target_fps=None, resize=size, crop_size=size,
+                    mean=(0.45, 0.45, 0.45), std=(0.225, 0.225, 0.225))
+    return save_checkpoint({"model": model.state_dict(), "config": {}, "classes": list(classes),
+                            "pipeline": pipe.to_dict(), "model_name": "cnn3d_small", "model_options": {}},
+                           Path(run_dir) / "checkpoints" / "best.pt")

@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from motionlens.engine.checkpoint import save_checkpoint
-from motionlens.engine.pipeline import Pipeline
 from motionlens.labels import kinetics400_classes
 from motionlens.models import create_model
 from motionlens.video import count_frames, write_video
+from tests.conftest import save_tiny_run
 
 CLI = str(Path(sys.executable).parent / "motionlens")
 
@@ -29,12 +28,7 @@ def noise_video(path: Path, num_frames: int, seed: int = 0) -> Path:
 
 
 def test_a_corrupt_video_fails_alone_with_one_line(tmp_path):
-    model = create_model("cnn3d_small", num_classes=3)
-    pipe = Pipeline(clip_len=8, frame_stride=1, target_fps=None, resize=64, crop_size=64,
-                    mean=(0.45, 0.45, 0.45), std=(0.225, 0.225, 0.225))
-    save_checkpoint({"model": model.state_dict(), "config": {}, "classes": ["jump", "run", "sit"],
-                     "pipeline": pipe.to_dict(), "model_name": "cnn3d_small", "model_options": {}},
-                    tmp_path / "run" / "checkpoints" / "best.pt")
+    save_tiny_run(tmp_path / "run")
     good = noise_video(tmp_path / "good.mp4", 40)
     other = noise_video(tmp_path / "other.mp4", 30, seed=1)
     corrupt = tmp_path / "corrupt.mp4"

@@ -13,11 +13,9 @@ import numpy as np
 import pytest
 
 from motionlens.engine.archive import unique_stems
-from motionlens.engine.checkpoint import save_checkpoint
 from motionlens.engine.jobs import CRASH_ONCE_ENV
-from motionlens.engine.pipeline import Pipeline
-from motionlens.models import create_model
 from motionlens.video import write_video
+from tests.conftest import save_tiny_run
 
 CLI = str(Path(sys.executable).parent / "motionlens")
 
@@ -33,12 +31,7 @@ def run(*args, env=None) -> subprocess.CompletedProcess:
 def archive(tmp_path_factory):
     """A tiny trained-run folder and a folder of 4 short videos + 1 broken file (class-folder layout)."""
     root = tmp_path_factory.mktemp("archive")
-    torch_model = create_model("cnn3d_small", num_classes=3)
-    pipe = Pipeline(clip_len=8, frame_stride=1, target_fps=None, resize=32, crop_size=32,
-                    mean=(0.45, 0.45, 0.45), std=(0.225, 0.225, 0.225))
-    save_checkpoint({"model": torch_model.state_dict(), "config": {}, "classes": ["a", "b", "c"],
-                     "pipeline": pipe.to_dict(), "model_name": "cnn3d_small", "model_options": {}},
-                    root / "run" / "checkpoints" / "best.pt")
+    save_tiny_run(root / "run", classes=("a", "b", "c"), size=32)
     videos = []
     for i in range(4):
         frames = np.random.default_rng(i).integers(0, 255, (20 + 5 * i, 32, 40, 3), dtype=np.uint8)

@@ -10,21 +10,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from motionlens.engine.checkpoint import save_checkpoint
 from motionlens.engine.export import export_onnx
-from motionlens.engine.pipeline import Pipeline
 from motionlens.models import create_model
+from tests.conftest import save_tiny_run
 
 CLI = str(Path(sys.executable).parent / "motionlens")
 
 
 def tiny_run(path: Path) -> Path:
-    model = create_model("cnn3d_small", num_classes=3).eval()
-    pipe = Pipeline(clip_len=8, frame_stride=1, target_fps=None, resize=64, crop_size=64,
-                    mean=(0.45, 0.45, 0.45), std=(0.225, 0.225, 0.225))
-    return save_checkpoint({"model": model.state_dict(), "config": {}, "classes": ["jump", "run", "sit"],
-                            "pipeline": pipe.to_dict(), "model_name": "cnn3d_small", "model_options": {}},
-                           path / "checkpoints" / "best.pt")
+    return save_tiny_run(path)
 
 
 def test_onnx_matches_torch_with_a_dynamic_batch(tmp_path):
