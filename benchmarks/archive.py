@@ -2,7 +2,7 @@
 
     python benchmarks/archive.py [--videos 200] [--workers 2] [--job flow|check] [--work DIR]
 
-Each video is one task (`engine/jobs.py`): `flow` computes DIS flow and writes JPEG pairs (the
+Each video is one task (`deploy/jobs.py`): `flow` computes DIS flow and writes JPEG pairs (the
 `motionlens flow` task), `check` decodes every frame (`motionlens data check --deep`). Ray's
 start-up is timed apart; the ratio and the overhead per video compare the job itself.
 """
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from motionlens.data.synth import render_clip
-from motionlens.engine.archive import _check_task
-from motionlens.engine.jobs import run_jobs
+from motionlens.dataprep.synth import render_clip
+from motionlens.deploy.archive import _check_task
+from motionlens.deploy.jobs import run_jobs
 from motionlens.flow.extract import _extract_task
 from motionlens.video import write_video
 

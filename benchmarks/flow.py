@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from motionlens.data.synth import render_clip
+from motionlens.dataprep.synth import render_clip
 from motionlens.errors import MotionlensError
 from motionlens.flow import BOUND, dequantize, extract_video, make_flow_fn, quantize, read_flow
 from motionlens.video import write_video

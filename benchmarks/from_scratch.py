@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from motionlens.config import TrainConfig, parse_override, resolve
-from motionlens.data.synth import synthesize
-from motionlens.engine.evaluate import evaluate_checkpoint
-from motionlens.engine.train import fit
+from motionlens.dataprep.synth import synthesize
+from motionlens.training.evaluate import evaluate_checkpoint
+from motionlens.training.train import fit
 
 # The hard kinds: temporal-order pairs (each class of a pair is the other played backwards),
 # mixed frame rates and sizes, MPEG-4 AVI, and the synthesiser's drifting textured background,

@@ -47,7 +47,7 @@ def make_xvid(folder: Path, count: int) -> list[Path]:
                             "-q:v", "6", "-g", "60", "-bf", "2" if i % 2 else "0", "-vtag", "XVID", str(path)],
                            check=True)
         else:
-            from motionlens.data.synth import synthesize
+            from motionlens.dataprep.synth import synthesize
 
             synth = synthesize(folder.parent / f"s{i}", num_classes=1, videos_per_class=1, size=(240, 320),
                                fps=30.0, duration=4.0, seed=i, codec="xvid")
@@ -65,7 +65,7 @@ def h264_files(folder: Path) -> list[Path]:
             return found
     except ImportError:
         pass
-    from motionlens.data.synth import synthesize
+    from motionlens.dataprep.synth import synthesize
 
     synth = synthesize(folder / "h264", num_classes=1, videos_per_class=3, size=(272, 640), fps=25.0,
                        duration=8.0, seed=0)
@@ -138,7 +138,7 @@ def time_clips(methods: dict, paths: list[Path], clips: int, seed: int = 0) -> d
 
 def loader_clips_per_s(spec: str, clips: int, workers: int = 2) -> float:
     from motionlens.config import DataConfig
-    from motionlens.engine.pipeline import Pipeline, make_dataset, make_loader
+    from motionlens.data.pipeline import Pipeline, make_dataset, make_loader
 
     index = build_index(spec)
     data = DataConfig(batch_size=8, num_workers=workers)

@@ -17,8 +17,8 @@ import torch
 
 from motionlens.config import DataConfig
 from motionlens.data.index import build_index
-from motionlens.data.synth import synthesize
-from motionlens.engine.pipeline import Pipeline, make_dataset, make_loader
+from motionlens.data.pipeline import Pipeline, make_dataset, make_loader
+from motionlens.dataprep.synth import synthesize
 
 
 def pyav_clip(path: str, start: int, clip_len: int) -> np.ndarray:

@@ -22,13 +22,13 @@ from pathlib import Path
 
 import torch
 
-from motionlens.engine.infer import load_predictor, score_video
+from motionlens.deploy.predict import load_predictor, score_video
 from motionlens.video import iter_frames
 
 
 def make_video(path: Path, seconds: float) -> Path:
     """A synthetic 25 fps 320x240 H.264 video: actions and idle stretches in one scene."""
-    from motionlens.data.synth import CLASSES, write_long_video
+    from motionlens.dataprep.synth import CLASSES, write_long_video
 
     schedule, t, i = [], 0.0, 0
     while t < seconds:

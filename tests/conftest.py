@@ -63,9 +63,9 @@ def run_cli(*args: str, cwd=None, timeout: int = 300) -> subprocess.CompletedPro
 def save_tiny_run(run_dir: Path, classes=("jump", "run", "sit"), size: int = 64) -> Path:
     """A run folder as `motionlens train` writes it, holding an untrained cnn3d_small (8-frame clips,
     `size` px, no resampling); returns checkpoints/best.pt."""
-    from motionlens.engine.checkpoint import save_checkpoint
-    from motionlens.engine.pipeline import Pipeline
+    from motionlens.data.pipeline import Pipeline
     from motionlens.models import create_model
+    from motionlens.training.checkpoint import save_checkpoint
 
     model = create_model("cnn3d_small", num_classes=len(classes))
     pipe = Pipeline(clip_len=8, frame_stride=1, target_fps=None, resize=size, crop_size=size,

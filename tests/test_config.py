@@ -1,6 +1,6 @@
 import pytest
 
-from motionlens.config import TrainConfig, parse_override, resolve, save_yaml, from_dict, to_dict
+from motionlens.config import TrainConfig, from_dict, parse_override, resolve, save_yaml, to_dict
 from motionlens.errors import ConfigError
 
 

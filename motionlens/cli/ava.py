@@ -35,7 +35,7 @@ def build(csv_path, videos, positive, negative, per_class, clip_seconds, out, se
 
     A timestamp carrying a positive action goes to the positive class only. Missing videos are
     listed, not fatal; re-running resumes. Writes ROOT/clips.csv and ROOT/summary.json."""
-    from ..data.ava import cut_ava_clips, plan_ava_clips
+    from ..dataprep.ava import cut_ava_clips, plan_ava_clips
     from ..progress import console, progress_bar
 
     plan = plan_ava_clips(csv_path, videos, out, positive, negative, per_class=per_class, clip_seconds=clip_seconds,
@@ -87,8 +87,8 @@ def hara_json(root, layout, split, annotations, out, test_subset, write_n_frames
     """Write any dataset as the annotation JSON of Hara's 3D-ResNets-PyTorch.
 
     Read it back with `--data hara:ROOT --annotations FILE`."""
-    from ..data.hara import write_hara_json
-    from ..data.hara import write_n_frames as write_counts
+    from ..dataprep.hara import write_hara_json
+    from ..dataprep.hara import write_n_frames as write_counts
     from ..progress import console
 
     index = index_with_progress(root, layout, split, annotations)
@@ -115,7 +115,7 @@ def trim(csvs, videos, out, reencode, workers):
 
     The CSVs are copied to ROOT so `--data kinetics:ROOT` reads the result. Clips already there
     are skipped, so an interrupted run resumes; missing source videos are listed."""
-    from ..data.trim import plan_trim, run_trim
+    from ..dataprep.trim import plan_trim, run_trim
     from ..progress import console, progress_bar
 
     plan = plan_trim(csvs, videos, out, mode="reencode" if reencode else "auto")

@@ -44,7 +44,7 @@ def check(root, layout, split, annotations, deep, no_cache, workers, ray, ray_ad
     """List unreadable files (with reasons) and differences between split files and disk.
 
     Exits with status 1 when a problem was found."""
-    from ..engine.archive import check_files
+    from ..deploy.archive import check_files
 
     engine, address = engine_of(ray, ray_address)
     index = index_with_progress(root, layout, split, annotations, cache=not no_cache)
@@ -75,7 +75,7 @@ def check(root, layout, split, annotations, deep, no_cache, workers, ray, ray_ad
 @click.option("--thumbs-per-class", default=3, show_default=True, type=click.IntRange(0, 100))
 def describe(root, layout, split, annotations, out, thumbs_per_class):
     """Write a catalogue CSV, class counts, a duration histogram and thumbnails."""
-    from ..data.describe import describe as run_describe
+    from ..dataprep.describe import describe as run_describe
 
     index = index_with_progress(root, layout, split, annotations)
     summary = run_describe(index, out, thumbs_per_class=thumbs_per_class)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..progress import console, progress_counter
 
-# Classes that only motion tells apart; see motionlens.data.synth.
+# Classes that only motion tells apart; see motionlens.dataprep.synth.
 DEMO_MOTIONS = ("move_left", "move_right", "rotate_cw", "rotate_ccw")
 
 # The from-scratch recipe (config.RECIPES["scratch"]: AdamW one cycle, 16 frames spread over the
@@ -68,11 +68,11 @@ def demo(out, videos_per_class, epochs, size, overwrite):
     """Synthesise a motion dataset (UCF101 layout), train a small 3D CNN on it, evaluate it,
     write the HTML report and an annotated video of a longer clip."""
     from ..config import TrainConfig, resolve
-    from ..data.synth import synthesize, write_long_video
-    from ..engine.evaluate import evaluate_checkpoint
-    from ..engine.infer import predict
-    from ..engine.train import fit
+    from ..dataprep.synth import synthesize, write_long_video
+    from ..deploy.predict import predict
     from ..errors import MotionlensError
+    from ..training.evaluate import evaluate_checkpoint
+    from ..training.train import fit
 
     try:
         height, width = (int(v) for v in size.lower().split("x"))

@@ -73,8 +73,8 @@ def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eage
     command again skips the videos already done.
 
     Example: motionlens predict x3d_xs --pretrained kinetics400 match.mp4 --output-video match_pred.mp4"""
-    from ..engine.archive import PredictSettings, predict_files, unique_stems
-    from ..engine.infer import load_predictor
+    from ..deploy.archive import PredictSettings, predict_files, unique_stems
+    from ..deploy.predict import load_predictor
 
     if off_threshold is not None and threshold is None:
         raise click.UsageError("--off-threshold needs --threshold")
@@ -146,9 +146,9 @@ def watch(source, model_or_run, pretrained, clip_len, target_fps, device, eager,
     Example: motionlens watch rtsp://cam/stream runs/fights --alert fight:0.8:2s --webhook http://hooks/alert"""
     from rich.markup import escape
 
-    from ..engine.infer import load_predictor
-    from ..engine.watch import AlertRule, EventSink, format_status
-    from ..engine.watch import watch as run_watch
+    from ..deploy.predict import load_predictor
+    from ..deploy.watch import AlertRule, EventSink, format_status
+    from ..deploy.watch import watch as run_watch
 
     rules = [AlertRule.parse(text) for text in alerts]
     _warn_untrained(model_or_run, pretrained)
@@ -193,7 +193,7 @@ def export(model_or_run, onnx_path, opset, pretrained, clip_len, no_check):
 
     The check uses onnxruntime (pip install 'motionlens[onnx]'). Class names and the input
     pipeline are written beside the file as <name>.json."""
-    from ..engine.export import export_onnx
+    from ..deploy.export import export_onnx
 
     result = export_onnx(model_or_run, onnx_path, opset=opset, pretrained=pretrained, clip_len=clip_len,
                          check=not no_check)

@@ -6,7 +6,7 @@ import click
 
 
 def ray_flags(fn):
-    """--ray [local] and --ray-address, for commands that run one job per video (`engine/jobs.py`)."""
+    """--ray [local] and --ray-address, for commands that run one job per video (`deploy/jobs.py`)."""
     options = [
         click.option("--ray", "ray", is_flag=False, flag_value="cluster", default=None, metavar="[local]",
                      help="one task per video on Ray (pip install 'motionlens[ray]'): alone, the cluster at "

@@ -6,7 +6,7 @@ import re
 
 import click
 
-from ..data import synth as synth_data
+from ..dataprep import synth as synth_data
 
 _CODECS = ("auto", "libx264", "mpeg4", "xvid", "divx", "mjpeg", "libvpx-vp9")
 

@@ -74,7 +74,7 @@ def train(recipe, overrides, resume, **flags):
     Example: motionlens train --data hmdb51:ROOT --split 1 --model r3d_18 --pretrained kinetics400
     --finetune-from layer4 --epochs 10"""
     from ..config import load_yaml
-    from ..engine.train import fit, resume_config
+    from ..training.train import fit, resume_config
 
     if resume is not None:
         # The run's own config, changed only where asked (--epochs 20 extends it): a default here
@@ -110,12 +110,12 @@ def evaluate(run_or_checkpoint, data, annotations, which, clips, crops, batch_si
     tuned on the validation split) side by side."""
     from pathlib import Path
 
-    from ..engine.evaluate import evaluate_checkpoint
+    from ..training.evaluate import evaluate_checkpoint
 
     base = Path(run_or_checkpoint)
     out = out or str((base if base.is_dir() else base.parent) / f"eval-{which or 'default'}")
     if fuse_with:
-        from ..engine.fusion import evaluate_fusion, format_fusion_table
+        from ..training.fusion import evaluate_fusion, format_fusion_table
 
         result = evaluate_fusion(run_or_checkpoint, fuse_with, data=data, flow_root=flow_root, split=which,
                                  out_dir=out, num_clips=clips, num_crops=int(crops) if crops else None, batch_size=batch_size,
@@ -145,7 +145,7 @@ def evaluate(run_or_checkpoint, data, annotations, which, clips, crops, batch_si
 @click.option("--out", default="lr_find.png", show_default=True, type=click.Path())
 def lr_find(recipe, overrides, start, end, steps, out, **flags):
     """Plot loss against an exponentially growing learning rate and suggest a value."""
-    from ..engine.lr_find import lr_find as run
+    from ..training.lr_find import lr_find as run
 
     cfg = config_from_flags(recipe, overrides, **flags)
     result = run(cfg, start=start, end=end, steps=steps, plot_path=out)

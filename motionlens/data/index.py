@@ -8,166 +8,25 @@ bad file: the file is left out and listed in `failures` with its reason.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import random
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
 from ..errors import MotionlensError, VideoError
 from ..video import probe
-
-SPLITS = ("train", "val", "test", "unused")
-
-
-@dataclass(frozen=True)
-class VideoRecord:
-    """One video (or one trimmed segment of a video, when start/end are set)."""
-
-    path: str  # video file or frame folder
-    label: int  # index into VideoIndex.classes; -1 when the split file gives none
-    class_name: str
-    split: str = "train"  # train | val | test | unused
-    start: float | None = None  # seconds, for segments of longer videos
-    end: float | None = None
-    video_id: str = ""
-    fps: float = 0.0
-    num_frames: int = 0
-    duration: float = 0.0
-    width: int = 0
-    height: int = 0
-    frames_estimated: bool = False  # num_frames is the container's claim, not a count (see video.probe)
-
-    @property
-    def first_frame(self) -> int:
-        return int(round(self.start * self.fps)) if self.start is not None else 0
-
-    @property
-    def last_frame(self) -> int:
-        """Last usable frame (inclusive) of the record's segment."""
-        stop = int(round(self.end * self.fps)) if self.end is not None else self.num_frames
-        return max(self.first_frame, min(stop, self.num_frames) - 1)
-
-    @property
-    def segment_frames(self) -> int:
-        return self.last_frame - self.first_frame + 1
-
-
-@dataclass
-class SplitReport:
-    """Differences between a layout's split/annotation files and the files on disk."""
-
-    listed_missing: list[str] = field(default_factory=list)  # named in a list, not on disk
-    unlisted: list[str] = field(default_factory=list)  # on disk, named in no list
-    rejected: list[str] = field(default_factory=list)  # "file:line: reason": names that would leave the root
-
-    def lines(self, examples: int = 3) -> list[str]:
-        out = [f"skipped {line}" for line in self.rejected[:examples]]
-        if len(self.rejected) > examples:
-            out.append(f"... and {len(self.rejected) - examples} more rows skipped for unsafe names")
-        for what, items in (("listed but missing on disk", self.listed_missing),
-                             ("on disk but in no split file", self.unlisted)):
-            if items:
-                shown = ", ".join(items[:examples]) + (", ..." if len(items) > examples else "")
-                out.append(f"{len(items)} {what} (e.g. {shown})")
-        return out
-
-
-@dataclass
-class VideoIndex:
-    records: list[VideoRecord]
-    classes: list[str]
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
-    report: SplitReport = field(default_factory=SplitReport)
-    root: str = ""
-    layout: str = ""
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, i: int) -> VideoRecord:
-        return self.records[i]
-
-    def __iter__(self):
-        return iter(self.records)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-    def subset(self, split: str | Sequence[str]) -> "VideoIndex":
-        """Only the records of one split (or several)."""
-        wanted = {split} if isinstance(split, str) else set(split)
-        unknown = wanted - set(SPLITS)
-        if unknown:
-            raise MotionlensError(f"unknown split {sorted(unknown)}; expected one of {list(SPLITS)}")
-        return replace(self, records=[r for r in self.records if r.split in wanted])
-
-    def filter(self, keep: Callable[[VideoRecord], bool]) -> "VideoIndex":
-        return replace(self, records=[r for r in self.records if keep(r)])
-
-    def class_counts(self) -> dict[str, Counter]:
-        """{class name: Counter(split -> count)}, every class present even when empty."""
-        counts = {name: Counter() for name in self.classes}
-        for r in self.records:
-            counts.setdefault(r.class_name, Counter())[r.split] += 1
-        return counts
-
-    def with_val_split(self, fraction: float = 0.1, seed: int = 0) -> "VideoIndex":
-        """Move a stratified, seeded `fraction` of each class's train records to split "val".
-
-        Classes with a single train video keep it in train."""
-        if not 0 < fraction < 1:
-            raise MotionlensError(f"validation fraction must be between 0 and 1, got {fraction}")
-        rng = random.Random(seed)
-        by_class: dict[int, list[int]] = {}
-        for i, r in enumerate(self.records):
-            if r.split == "train":
-                by_class.setdefault(r.label, []).append(i)
-        to_val = set()
-        for label in sorted(by_class):
-            members = sorted(by_class[label], key=lambda i: self.records[i].path)
-            if len(members) < 2:
-                continue
-            rng.shuffle(members)
-            to_val.update(members[: max(1, round(len(members) * fraction))])
-        records = [replace(r, split="val") if i in to_val else r for i, r in enumerate(self.records)]
-        return replace(self, records=records)
-
-    def to_csv(self, path: str | os.PathLike) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        names = list(VideoRecord.__dataclass_fields__)
-        with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=names)
-            writer.writeheader()
-            for r in self.records:
-                writer.writerow(asdict(r))
-        return path
-
-    def summary(self) -> str:
-        splits = Counter(r.split for r in self.records)
-        parts = ", ".join(f"{splits[s]} {s}" for s in SPLITS if splits[s])
-        text = f"{len(self.records)} videos in {self.num_classes} classes ({parts or 'none'})"
-        if self.failures:
-            text += f"; {len(self.failures)} unreadable files left out"
-        return text
-
-
-@dataclass(frozen=True)
-class Entry:
-    """What a layout parser finds before probing: a path with its label and split."""
-
-    path: str
-    class_name: str
-    split: str = "train"
-    start: float | None = None
-    end: float | None = None
-    video_id: str = ""
+from .hara_json import parse_hara_json
+from .layouts import (
+    _is_kinetics_csv,
+    parse_folder,
+    parse_hmdb51,
+    parse_kinetics,
+    parse_list,
+    parse_ucf101,
+    split_from_name,
+)
+from .records import SPLITS, Entry, Parsed, SplitReport, VideoIndex, VideoRecord  # noqa: F401 (re-exported)
 
 
 def default_cache_dir() -> Path:
@@ -298,12 +157,10 @@ def build_index(
     layout: folder | hmdb51 | ucf101 | kinetics | list | hara | auto (None = from the spec, else auto).
     `split` picks the official split (1-3) where a layout has several. `annotations` points at the
     split/annotation files when they are not where the layout expects them."""
-    from . import layouts
-
     layout, root = parse_data_spec(data, layout)
     if not root.exists():
         raise MotionlensError(f"data path not found: {root}")
-    parsed = layouts.parse(layout, root, split=split, annotations=annotations)
+    parsed = parse_layout(layout, root, split=split, annotations=annotations)
     records, failures = probe_entries(parsed.entries, parsed.classes, root, cache=cache,
                                       frames_fps=frames_fps, progress=progress)
     return VideoIndex(records=records, classes=list(parsed.classes), failures=failures,
@@ -312,7 +169,6 @@ def build_index(
 
 def parse_data_spec(data: str | os.PathLike, layout: str | None = None) -> tuple[str, Path]:
     """("layout", root) from "layout:root" or a plain path (layout then `layout` or "auto")."""
-    from .layouts import LAYOUTS
 
     text = str(data)
     head, sep, tail = text.partition(":")
@@ -332,3 +188,41 @@ def parse_data_spec(data: str | os.PathLike, layout: str | None = None) -> tuple
         raise MotionlensError(f"unknown layout '{layout}'; expected one of {', '.join(LAYOUTS)}")
     return layout, Path(text).expanduser().absolute()
 
+
+def parse_hara(root: Path, split: int = 1, annotations=None) -> Parsed:
+    return parse_hara_json(root, annotations=annotations)
+
+
+def detect_layout(root: Path) -> str:
+    """Guess a layout from the annotation files present."""
+    if root.is_file():
+        return "hara" if root.suffix == ".json" else "list"
+    if any(root.rglob("classInd.txt")):
+        return "ucf101"
+    if any(root.rglob("*_test_split1.txt")):
+        return "hmdb51"
+    if any(_is_kinetics_csv(p) for p in root.glob("*.csv")):
+        return "kinetics"
+    if any(split_from_name(p.stem) for p in root.glob("*.txt")):
+        return "list"
+    return "folder"
+
+
+LAYOUTS: dict[str, Callable[..., Parsed]] = {
+    "folder": parse_folder,
+    "frames": parse_folder,  # frame folders in class folders; frame folders work in every layout
+    "hmdb51": parse_hmdb51,
+    "ucf101": parse_ucf101,
+    "kinetics": parse_kinetics,
+    "list": parse_list,
+    "hara": parse_hara,
+    "auto": None,  # resolved by detect_layout
+}
+
+
+def parse_layout(layout: str, root: Path, split: int = 1, annotations=None) -> Parsed:
+    if layout == "auto":
+        layout = detect_layout(root)
+    if split not in (1, 2, 3):
+        raise MotionlensError(f"split must be 1, 2 or 3, got {split}")
+    return LAYOUTS[layout](root, split=split, annotations=annotations)

@@ -12,26 +12,13 @@ from __future__ import annotations
 import csv
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ..errors import MotionlensError
 from ..paths import UnsafePathError, join_inside, safe_name, safe_relpath
 from ..video import VIDEO_EXTENSIONS
 from ..video.frame_dir import IMAGE_EXTENSIONS
-from .index import Entry, SplitReport
-
-SPLIT_DIRS = {"train": "train", "training": "train", "val": "val", "valid": "val", "validate": "val",
-              "validation": "val", "test": "test", "testing": "test"}
-
-
-@dataclass
-class Parsed:
-    layout: str
-    entries: list[Entry]
-    classes: list[str]
-    report: SplitReport = field(default_factory=SplitReport)
+from .records import SPLIT_DIRS, Entry, Parsed, SplitReport
 
 
 class DiskVideos:
@@ -281,44 +268,3 @@ def parse_list(root: Path, split: int = 1, annotations=None) -> Parsed:
         raise MotionlensError(f"{base}: list labels must be 0..N-1, got {sorted(labels)[:10]}")
     entries = [Entry(e.path, names[int(e.class_name)], e.split, video_id=e.video_id) for e in entries]
     return Parsed("list", entries, classes, report)
-
-
-def parse_hara(root: Path, split: int = 1, annotations=None) -> Parsed:
-    from .hara import parse_hara_json
-
-    return parse_hara_json(root, annotations=annotations)
-
-
-def detect_layout(root: Path) -> str:
-    """Guess a layout from the annotation files present."""
-    if root.is_file():
-        return "hara" if root.suffix == ".json" else "list"
-    if any(root.rglob("classInd.txt")):
-        return "ucf101"
-    if any(root.rglob("*_test_split1.txt")):
-        return "hmdb51"
-    if any(_is_kinetics_csv(p) for p in root.glob("*.csv")):
-        return "kinetics"
-    if any(split_from_name(p.stem) for p in root.glob("*.txt")):
-        return "list"
-    return "folder"
-
-
-LAYOUTS: dict[str, Callable[..., Parsed]] = {
-    "folder": parse_folder,
-    "frames": parse_folder,  # frame folders in class folders; frame folders work in every layout
-    "hmdb51": parse_hmdb51,
-    "ucf101": parse_ucf101,
-    "kinetics": parse_kinetics,
-    "list": parse_list,
-    "hara": parse_hara,
-    "auto": None,  # resolved by detect_layout
-}
-
-
-def parse(layout: str, root: Path, split: int = 1, annotations=None) -> Parsed:
-    if layout == "auto":
-        layout = detect_layout(root)
-    if split not in (1, 2, 3):
-        raise MotionlensError(f"split must be 1, 2 or 3, got {split}")
-    return LAYOUTS[layout](root, split=split, annotations=annotations)

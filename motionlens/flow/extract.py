@@ -14,7 +14,7 @@ rest carry on.
 With `workers > 1` videos are processed by forkserver (spawn off Linux) worker processes, which
 import the calling script again: from a script, call `extract_dataset` under
 `if __name__ == "__main__":` (the `motionlens flow` command needs nothing). With `engine="ray"`
-they run on a Ray cluster instead (`engine/jobs.py`).
+they run on a Ray cluster instead (`deploy/jobs.py`).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def _settings_differ(info: dict, method: str, size: int | None, fmt: str) -> str
 
 
 def _extract_task(settings: dict, job: tuple[str, str]) -> dict:
-    """One video's job (`engine.jobs.run_jobs`): its `done` marker info; raises for a failed video."""
+    """One video's job (`deploy.jobs.run_jobs`): its `done` marker info; raises for a failed video."""
     video, out_dir = job
     return extract_video(video, out_dir, **settings)
 
@@ -149,7 +149,7 @@ def extract_dataset(index, out: str | os.PathLike, method: str = "farneback", si
     `engine="ray"`; the files written are the same either way. Folders with a `done` marker from
     the same settings are skipped; `overwrite` redoes them. The index's unreadable files are
     reported as failed, as are videos that fail to decode."""
-    from ..engine.jobs import run_jobs
+    from ..deploy.jobs import run_jobs
 
     make_flow_fn(method)  # fail early, in one line, e.g. for TV-L1 without opencv-contrib
     if fmt not in storage.FORMATS:

@@ -6,9 +6,10 @@ Every model takes float clips ``(B, C, T, H, W)`` and returns logits ``(B, num_c
 """
 
 from .cfg import ModelCfg
+from .factory import create_model
 from .finetune import freeze, param_groups, set_bn_eval
 from .inference import optimize_for_inference
-from .registry import create_model, get_model_cfg, get_weights, list_models, register_model
+from .registry import get_model_cfg, get_weights, list_models, register_model
 from .weights import LoadResult, load_state_dict_file, load_weights
 
 # Importing the families registers their builders.

@@ -18,8 +18,8 @@ Streams are ordinary registered models, trained on their own with `motionlens tr
 channels, RGB then flow, aligned in time (`data.modality: rgb+flow`): `(B, 5, T, H, W)`. It
 returns the log of the fused probabilities, `log(w * softmax(s) + (1 - w) * softmax(t))`, so it
 is a model like any other: a softmax of its output gives exactly the fused scores. `w` (the
-spatial weight) is a buffer, saved with the weights. `engine.fusion` tunes it on the validation
-split and builds one from two run folders (`engine.fusion.load_twostream`).
+spatial weight) is a buffer, saved with the weights. `training.fusion` tunes it on the validation
+split and builds one from two run folders (`training.fusion.load_twostream`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ from ..errors import MotionlensError
 from ..flow.quantize import FLOW_MEAN, FLOW_STD
 from .base import VideoClassifier
 from .cfg import ModelCfg, for_model
-from .registry import create_model, get_model_cfg, register_model
+from .factory import create_model
+from .registry import get_model_cfg, register_model
 from .resnet2d import IMAGENET_CFGS, BasicBlock, Bottleneck, ResNet2d
 from .small3d import SmallCNN3D
 from .video_resnet import BasicStem, Conv3DSimple, VideoResNet

@@ -9,6 +9,6 @@ from .writer import VideoWriter, has_encoder, write_video
 
 __all__ = [
     "VIDEO_EXTENSIONS", "Clip", "DecodeReport", "Frame", "FrameTable", "VideoError", "VideoInfo", "VideoWriter",
-    "check_decode", "count_frames", "frame_table", "frame_times", "frames_at", "has_encoder", "is_frame_dir", "iter_frames",
-    "list_frames", "open_source", "output_size", "probe", "read_clip", "read_frames", "write_video",
+    "check_decode", "count_frames", "frame_table", "frame_times", "frames_at", "has_encoder", "is_frame_dir",
+    "iter_frames", "list_frames", "open_source", "output_size", "probe", "read_clip", "read_frames", "write_video",
 ]

@@ -23,8 +23,9 @@ import av
 import numpy as np
 
 from ..errors import VideoError
+from .container import open_video
 from .decode import FrameTable, frame_table, frames_at, read_clip
-from .probe import open_video, probe
+from .probe import probe
 from .writer import VideoWriter
 
 MODES = ("auto", "copy", "reencode")

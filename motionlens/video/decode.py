@@ -42,7 +42,7 @@ from av.video.reformatter import VideoReformatter
 
 from ..errors import VideoError
 from . import frame_dir
-from .probe import check_file, frame_rate_varies, legacy_rotation, open_video, stream_header
+from .container import check_file, frame_rate_varies, legacy_rotation, open_video, stream_header
 
 log = logging.getLogger(__name__)
 

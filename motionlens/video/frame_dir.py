@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from ..errors import VideoError
+from .container import VideoInfo
 
 # A process forked while OpenCV's thread pool holds its locks deadlocks in the child (seen here
 # with DataLoader workers and process pools). Parallelism comes from worker processes instead.
@@ -65,8 +66,6 @@ def read_image(file: str, size: tuple[int, int] | None = None, gray: bool = Fals
 
 def probe_dir(path: str | os.PathLike, fps: float = 25.0):
     """VideoInfo for a frame folder; frame folders store no rate, so `fps` is the caller's."""
-    from .probe import VideoInfo
-
     files = list_frames(path)
     if not files:
         raise VideoError(path, "frame folder holds no images")

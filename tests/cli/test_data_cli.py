@@ -2,7 +2,7 @@ import csv
 
 import pytest
 
-from motionlens.data.synth import synthesize
+from motionlens.dataprep.synth import synthesize
 from tests.conftest import run_cli
 
 

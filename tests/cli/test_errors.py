@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from motionlens.cli import main
-from motionlens.data.synth import synthesize
-from tests.conftest import pattern_frames
+from motionlens.dataprep.synth import synthesize
 from motionlens.video import write_video
+from tests.conftest import pattern_frames
 
 TINY = ["--model", "cnn3d_small", "--clip-len", "4", "--batch-size", "4", "--workers", "0", "--max-steps", "1",
         "--set", "data.resize=32", "--set", "data.crop_size=28"]

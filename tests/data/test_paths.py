@@ -6,14 +6,13 @@ import os
 
 import pytest
 
-from motionlens.data.ava import plan_ava_clips
-from motionlens.data.ava import build_ava_dataset
 from motionlens.data.index import build_index
-from motionlens.data.synth import write_long_video
-from motionlens.data.trim import trim_kinetics
+from motionlens.dataprep.ava import build_ava_dataset, plan_ava_clips
+from motionlens.dataprep.synth import write_long_video
+from motionlens.dataprep.trim import trim_kinetics
 from motionlens.paths import NAME_MAX, UnsafePathError, join_inside, safe_name, safe_relpath
-from tests.conftest import pattern_frames, run_cli
 from motionlens.video import write_video
+from tests.conftest import pattern_frames, run_cli
 
 # What a hostile or broken download can hold where a name is expected. Each must be refused.
 ESCAPE = "../outside/escape"

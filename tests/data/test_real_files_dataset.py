@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from motionlens.data.dataset import VideoClipDataset, rgb_decoder
-from motionlens.data.describe import describe
 from motionlens.data.index import build_index
 from motionlens.data.samplers import Span, UniformClipSampler
+from motionlens.dataprep.describe import describe
 from motionlens.errors import MotionlensError, VideoError
 from motionlens.video import count_frames, read_frames
 

@@ -1,7 +1,14 @@
 import numpy as np
 
-from motionlens.data.samplers import (FirstClipsSampler, RandomClipSampler, SlidingWindowSampler, Span,
-                                      TSNSampler, UniformClipSampler, make_sampler)
+from motionlens.data.samplers import (
+    FirstClipsSampler,
+    RandomClipSampler,
+    SlidingWindowSampler,
+    Span,
+    TSNSampler,
+    UniformClipSampler,
+    make_sampler,
+)
 
 
 def test_random_clip_stays_inside_and_has_stride():

@@ -3,8 +3,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from motionlens.data.transforms import (ClipTransform, center_crop, normalize, resize, resized_size, three_crop,
-                                        to_tensor)
+from motionlens.data.transforms import (
+    ClipTransform,
+    center_crop,
+    normalize,
+    resize,
+    resized_size,
+    three_crop,
+    to_tensor,
+)
 
 
 def test_to_tensor_layout_and_range():

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from motionlens.data.synth import render_clip
+from motionlens.dataprep.synth import render_clip
 from motionlens.video import count_frames, write_video
 from tests.conftest import run_cli
 

@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from motionlens.models import create_model
-
-from ._helpers import NUM_CLASSES
+from tests.models._helpers import NUM_CLASSES
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from motionlens.models import ModelCfg, get_model_cfg, list_models
-
-from ._helpers import NUM_CLASSES, small_input
+from tests.models._helpers import NUM_CLASSES, small_input
 
 ALL = list_models()
 

@@ -216,7 +216,7 @@ def test_frame_folder_and_video_give_the_same_tensor(sample_videos, tmp_path):
 def test_evaluation_feeds_what_clip_input_shows(sample_videos, tmp_path):
     from motionlens.config import DataConfig
     from motionlens.data.index import build_index
-    from motionlens.engine.pipeline import make_dataset, resolve_pipeline
+    from motionlens.data.pipeline import make_dataset, resolve_pipeline
 
     (tmp_path / "data" / "biking").mkdir(parents=True)
     (tmp_path / "data" / "biking" / "bikes.mp4").symlink_to(sample_videos[1])

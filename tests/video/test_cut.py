@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from motionlens.data.synth import write_long_video
+from motionlens.dataprep.synth import write_long_video
 from motionlens.errors import VideoError
 from motionlens.video import count_frames, probe, read_frames
 from motionlens.video.cut import cut_clip

@@ -6,8 +6,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from motionlens.video import (DecodeReport, VideoError, count_frames, frame_times, frames_at, iter_frames, probe,
-                              read_clip, read_frames)
+from motionlens.video import (
+    DecodeReport,
+    VideoError,
+    count_frames,
+    frame_times,
+    frames_at,
+    iter_frames,
+    probe,
+    read_clip,
+    read_frames,
+)
 from motionlens.video.cut import cut_clip
 from motionlens.video.decode import frame_table
 

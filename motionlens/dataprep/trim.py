@@ -1,0 +1,183 @@
+"""Trim full-length downloaded videos to the Kinetics clips their CSV names.
+
+Kinetics CSVs (`label,youtube_id,time_start,time_end,split`, header included) give each clip as
+a window of a YouTube video. Sources are looked up as `<videos>/<youtube_id>.{mp4,mkv,webm,avi}`
+and cut (see `video.cut.cut_clip`) to `ROOT/<split>/<label>/<youtube_id>_<start:06d>_<end:06d>.mp4`,
+the names the Kinetics layout expects; the CSVs are copied to ROOT, so `build_index("kinetics:ROOT")`
+reads the result. Outputs already on disk are kept, so an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+import os
+import shutil
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ..data.layouts import split_from_name
+from ..errors import MotionlensError, VideoError
+from ..paths import UnsafePathError, join_inside, safe_name
+from ..video import probe
+from ..video.cut import cut_clip
+from .ava import find_video
+
+_COLUMNS = {"youtube_id", "time_start", "time_end"}
+
+
+@dataclass(frozen=True)
+class TrimJob:
+    source: str
+    dst: str
+    start: float  # seconds, as the CSV gives them
+    end: float
+    mode: str = "auto"
+
+
+def kinetics_name(youtube_id: str, time_start: float, time_end: float) -> str:
+    """The Kinetics clip name: `<youtube_id>_<time_start:06d>_<time_end:06d>`."""
+    return f"{youtube_id}_{int(time_start):06d}_{int(time_end):06d}"
+
+
+def _split_of(row: dict, csv_path: Path) -> str:
+    return split_from_name((row.get("split") or "").strip() or csv_path.stem) or "train"
+
+
+@dataclass
+class TrimPlan:
+    out: Path
+    csvs: list[Path]
+    jobs: list[TrimJob] = field(default_factory=list)  # clips still to cut
+    existing: int = 0  # clips already on disk
+    missing: list[str] = field(default_factory=list)  # youtube ids with no local video
+    missing_clips: int = 0  # clips of those videos
+    rejected: list[str] = field(default_factory=list)  # "csv:line: reason": ids or labels that are not plain names
+
+
+def plan_trim(csvs: str | os.PathLike | Sequence[str | os.PathLike], videos: str | os.PathLike,
+              out: str | os.PathLike, mode: str = "auto") -> TrimPlan:
+    """Read the Kinetics CSVs and list the clips to cut; nothing is written."""
+    csvs = [Path(c) for c in ([csvs] if isinstance(csvs, (str, os.PathLike)) else csvs)]
+    if not Path(videos).is_dir():
+        raise MotionlensError(f"videos folder not found: {videos}")
+    plan = TrimPlan(out=Path(out), csvs=csvs)
+    seen, missing = set(), Counter()
+    for csv_path in csvs:
+        for line_no, row in _read_kinetics_csv(csv_path):
+            where = f"{csv_path}:{line_no}"
+            youtube_id = (row.get("youtube_id") or "").strip()
+            try:
+                start, end = float(row["time_start"]), float(row["time_end"])
+            except (TypeError, ValueError):
+                raise MotionlensError(f"{where}: time_start and time_end must be numbers, got "
+                                      f"{row.get('time_start')!r}, {row.get('time_end')!r}") from None
+            if not youtube_id or not 0 <= start < end:
+                raise MotionlensError(f"{where}: needs a youtube_id and 0 <= time_start < time_end")
+            label = (row.get("label") or "").strip().replace("/", "_").replace("\\", "_")
+            try:  # ids and labels come from a downloaded CSV: they must not lead out of `out` or `videos`
+                name = safe_name(f"{kinetics_name(safe_name(youtube_id, 'youtube_id'), start, end)}.mp4", "clip name")
+                parts = [_split_of(row, csv_path)] + ([safe_name(label, "label")] if label else [])
+                dst = join_inside(plan.out, *parts, name)
+            except UnsafePathError as err:
+                plan.rejected.append(f"{where}: {err}")
+                continue
+            if dst in seen:
+                continue
+            seen.add(dst)
+            if dst.exists():
+                plan.existing += 1
+                continue
+            source = find_video(videos, youtube_id)
+            if source is None:
+                missing[youtube_id] += 1
+                continue
+            plan.jobs.append(TrimJob(str(source), str(dst), start, end, mode))
+    plan.missing = sorted(missing)
+    plan.missing_clips = sum(missing.values())
+    return plan
+
+
+def _read_kinetics_csv(path: Path):
+    if not path.is_file():
+        raise MotionlensError(f"Kinetics CSV not found: {path}")
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if not _COLUMNS <= set(reader.fieldnames or ()):
+            raise MotionlensError(f"{path}: not a Kinetics CSV (header must name label,youtube_id,time_start,"
+                                  f"time_end,split; got {','.join(reader.fieldnames or [])})")
+        for row in reader:
+            yield reader.line_num, row
+
+
+@dataclass
+class TrimResult:
+    plan: TrimPlan
+    cut: Counter = field(default_factory=Counter)  # mode -> clips cut this run
+    shortened: list[str] = field(default_factory=list)  # clips the source ended before time_end
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (clip file, reason)
+
+    def summary(self) -> str:
+        plan = self.plan
+        done = self.cut["copy"] + self.cut["reencode"]
+        text = (f"{done + plan.existing} clips in {plan.out} ({self.cut['copy']} copied, {self.cut['reencode']} "
+                f"re-encoded, {plan.existing} already there)")
+        for count, what in ((len(plan.rejected), "CSV rows skipped (id or label not a plain name)"),
+                            (len(plan.missing), f"source videos missing ({plan.missing_clips} clips)"),
+                            (len(self.shortened), "clips shortened (source ends before time_end)"),
+                            (len(self.failures), "clips failed")):
+            if count:
+                text += f"; {count} {what}"
+        return text
+
+
+def _trim_one(job: TrimJob) -> tuple[TrimJob, dict | None, str | None]:
+    try:
+        duration = probe(job.source).duration
+        if job.start >= duration:
+            return job, None, f"starts at {job.start:g} s, after the source ends ({duration:.2f} s)"
+        result = cut_clip(job.source, job.dst, job.start, min(job.end, duration), mode=job.mode)
+        result["shortened"] = job.end > duration + 1e-6
+        return job, result, None
+    except VideoError as err:
+        return job, None, err.reason
+
+
+def run_trim(plan: TrimPlan, workers: int = 1, progress: Callable[[], None] | None = None) -> TrimResult:
+    """Cut the plan's clips (`workers` processes), copy the CSVs to the output root."""
+    result = TrimResult(plan)
+    plan.out.mkdir(parents=True, exist_ok=True)
+    for csv_path in plan.csvs:
+        target = plan.out / csv_path.name
+        if target.resolve() != csv_path.resolve():
+            shutil.copyfile(csv_path, target)
+    if workers > 1 and len(plan.jobs) > 1:
+        # spawn, not fork: the progress bar runs a thread, and forking a threaded process can deadlock
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            outcomes = pool.map(_trim_one, plan.jobs, chunksize=1)
+            _collect(result, outcomes, progress)
+    else:
+        _collect(result, map(_trim_one, plan.jobs), progress)
+    return result
+
+
+def _collect(result: TrimResult, outcomes, progress) -> None:
+    for job, cut, error in outcomes:
+        name = os.path.relpath(job.dst, result.plan.out)
+        if error is not None:
+            result.failures.append((name, error))
+        else:
+            result.cut[cut["mode"]] += 1
+            if cut["shortened"]:
+                result.shortened.append(name)
+        if progress:
+            progress()
+
+
+def trim_kinetics(csvs, videos, out, mode: str = "auto", workers: int = 1,
+                  progress: Callable[[], None] | None = None) -> TrimResult:
+    """`plan_trim` then `run_trim`; see those."""
+    return run_trim(plan_trim(csvs, videos, out, mode=mode), workers=workers, progress=progress)

@@ -1,0 +1,455 @@
+"""Action recognition on whole videos of any length: sliding windows, streamed.
+
+A video is decoded once, frame by frame, as stored (the transform does the one resize). When the
+pipeline resamples (`target_fps`, e.g. the 15 fps of torchvision's weights), only the frames of
+the resampled video (`resample_indices` over the file's frame times) reach the windows, exactly
+as in training and evaluation; with `clip_seconds` (X3D) each window spreads its frames evenly
+over that many seconds. Window and segment frame numbers stay those of the source video. A ring buffer keeps only the
+frames the next window needs (at most one window span), each window becomes a clip exactly as in
+evaluation (centre crop, normalise), and windows are scored in batches. The result for a video:
+
+    {"video", "fps", "frames", "duration", "label", "score", "top_k",
+     "segments": [{"start_frame", "end_frame", "start_sec", "end_sec", "label", "score",
+                   "top_k": [[label, score], ...], "window": [first, last]}, ...],
+     "events": [...]}  # only with a threshold
+
+Windows are `clip_len` frames taken every `frame_stride` frames (of the resampled video when
+`target_fps` is set, as the dataset does), `stride` source frames apart, the last one aligned to the end of the video. Each
+window owns the frames nearer its centre than any other window's, so segments tile
+`[0, frames)`: `end_frame` is exclusive and the next segment starts there. `window` is the first
+and last frame the window read. Video-level label and score come from the mean of the windows'
+softmax scores.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import warnings
+from collections import deque
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, NamedTuple, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..data.pipeline import Pipeline, eval_transform
+from ..data.samplers import clip_offsets, source_step
+from ..device import parse_device
+from ..errors import MotionlensError
+from .events import events as find_events
+from .events import smooth_scores
+
+log = logging.getLogger(__name__)
+
+
+class Window(NamedTuple):
+    start: int  # first frame number
+    end: int  # last frame number read, inclusive
+    indices: tuple[int, ...]  # the clip's frame numbers (length clip_len)
+    frames: np.ndarray  # uint8 (T, H, W, C)
+
+
+class SlidingWindows:
+    """Cut a stream of frames into sliding windows, holding at most one window span of frames.
+
+    Window starts are 0, stride, 2*stride, ...; a window is returned by `push` as soon as its last
+    frame arrives. `finish` adds one window aligned to the last frame if the regular ones stop
+    short of it, or, for a video shorter than one window, a single window that loops the video
+    (as `ClipSampler.make` does). Frame numbers within a window are
+    `start + floor(i * step)`, `step` in source frames (`frame_stride * fps / target_fps`)."""
+
+    def __init__(self, clip_len: int, step: float, stride: int, offsets: np.ndarray | None = None):
+        if clip_len < 1 or step <= 0 or stride < 1:
+            raise ValueError(f"need clip_len >= 1, step > 0, stride >= 1; got {clip_len}, {step}, {stride}")
+        # (T,) offsets in the window; `offsets` gives them outright (PyTorchVideo's even spread)
+        self.rel = clip_offsets(clip_len, step) if offsets is None else np.asarray(offsets, dtype=np.int64)
+        self.span = int(self.rel[-1]) + 1  # frames from a window's first to its last, inclusive
+        self.stride = stride
+        self.buffer: deque[np.ndarray] = deque(maxlen=self.span)
+        self.count = 0  # frames pushed
+        self.next_start = 0
+        self.last_start: int | None = None
+        self.max_buffered = 0  # the most frames ever held: never above `span`
+
+    def push(self, frame: np.ndarray) -> list[Window]:
+        self.buffer.append(frame)
+        self.count += 1
+        self.max_buffered = max(self.max_buffered, len(self.buffer))
+        out = []
+        while self.next_start + self.rel[-1] <= self.count - 1:
+            out.append(self._window(self.next_start, self.next_start + self.rel))
+            self.last_start = self.next_start
+            self.next_start += self.stride
+        return out
+
+    def finish(self) -> list[Window]:
+        n = self.count
+        if n == 0:
+            return []
+        if self.last_start is None:  # shorter than one window: loop it
+            return [self._window(0, self.rel % n)]
+        end_start = n - self.span
+        if end_start > self.last_start:
+            self.last_start = end_start
+            return [self._window(end_start, end_start + self.rel)]
+        return []
+
+    def _window(self, start: int, indices: np.ndarray) -> Window:
+        base = self.count - len(self.buffer)  # frame number of buffer[0]
+        frames = np.stack([self.buffer[int(i) - base] for i in indices])  # (T, H, W, C)
+        return Window(start, int(min(indices.max(), self.count - 1)), tuple(int(i) for i in indices), frames)
+
+
+def tile_segments(starts: Sequence[int], ends: Sequence[int], num_frames: int) -> list[tuple[int, int]]:
+    """`[start, end)` frame ranges that tile `[0, num_frames)`: each window owns the frames nearest
+    its centre (ties go to the earlier window). Windows must be in increasing start order."""
+    centres = (np.asarray(starts, dtype=np.float64) + np.asarray(ends, dtype=np.float64)) / 2
+    cuts = np.floor((centres[:-1] + centres[1:]) / 2).astype(np.int64) + 1
+    bounds = np.concatenate([[0], np.clip(cuts, 0, num_frames), [num_frames]])
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+@dataclass
+class Predictor:
+    """A model in eval mode with what it needs to score clips: its pipeline and class names.
+
+    `fast=True` runs a frozen TorchScript trace in channels_last_3d memory format, which is
+    faster on CPU for most models (see benchmarks/realtime.py); the outputs are the same."""
+
+    model: nn.Module
+    pipeline: Pipeline
+    classes: list[str]
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    fast: bool = False
+    _runner: Callable[[torch.Tensor], torch.Tensor] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.model = self.model.eval().to(self.device)
+        self.transform = eval_transform(self.pipeline)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def clips(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
+        """uint8 `(T, H, W, C)` windows -> normalised `(B, C, T, S, S)` model input."""
+        return torch.stack([self.transform(f) for f in frames])
+
+    @torch.inference_mode()
+    def logits(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
+        """`(B, K)` float logits for a batch of uint8 `(T, H, W, C)` windows."""
+        x = self.clips(frames).to(self.device)  # (B, C, T, S, S)
+        if self.fast:
+            x = x.contiguous(memory_format=torch.channels_last_3d)
+            if self._runner is None:
+                self._runner = optimize(self.model, x)
+            return self._runner(x).float().cpu()
+        return self.model(x).float().cpu()
+
+    def __call__(self, frames: Sequence[np.ndarray]) -> np.ndarray:
+        """`(B, K)` softmax scores for a batch of uint8 `(T, H, W, C)` windows."""
+        return F.softmax(self.logits(frames), dim=1).numpy()
+
+    def warmup(self, batch_size: int = 1) -> None:
+        """Run a blank batch, so tracing and first-call costs are paid before timing matters."""
+        size = self.pipeline.crop_size
+        self.logits([np.zeros((self.pipeline.clip_len, size, size, 3), dtype=np.uint8)] * batch_size)
+
+
+def optimize(model: nn.Module, example: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The model traced on `example`, frozen (BN folded into convs) and in channels_last_3d.
+
+    torch 2.13 marks torch.jit deprecated in favour of torch.compile, which needs a C++ toolchain
+    and a long first compile; the trace is kept while it works, and the eager model is the
+    fallback for a model that cannot be traced."""
+    model = model.to(memory_format=torch.channels_last_3d)
+    try:
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            traced = torch.jit.freeze(torch.jit.trace(model, example, check_trace=False))
+            traced(example)  # the first calls specialise the graph; pay for them here
+            traced(example)
+        return traced
+    except Exception as err:  # tracing fails in many ways (data-dependent control flow, ...)
+        log.warning("tracing %s failed (%s); running it eagerly", type(model).__name__, str(err).splitlines()[0])
+        return model
+
+
+def load_predictor(model: str | os.PathLike | nn.Module, pretrained: str | None = None,
+                   pipeline: Pipeline | dict | None = None, classes: Sequence[str] | None = None,
+                   device: str | torch.device = "auto", clip_len: int | None = None,
+                   target_fps: float | None = None, fast: bool = False) -> Predictor:
+    """A Predictor from a run folder, a checkpoint written by training, a model name (weights
+    from `pretrained`: a tag such as "kinetics400" or a file) or an `nn.Module`.
+
+    Run folders and checkpoints bring their pipeline and classes; model names and modules use
+    the model's `cfg` (its weights' preprocessing and label names) unless `pipeline`/`classes`
+    are given. `clip_len` and `target_fps` override the pipeline's."""
+    if isinstance(model, nn.Module):
+        net, cfg_pipe, names = model, None, None
+        if hasattr(model, "cfg"):
+            cfg_pipe, names = pipeline_from_cfg(model.cfg), list(model.cfg.label_names)
+    elif _is_checkpoint(model):
+        if pretrained:
+            raise MotionlensError(f"{model} is a run or checkpoint: --pretrained applies to model names only")
+        net, cfg_pipe, names = _from_checkpoint(model)
+    else:
+        from ..models import create_model
+
+        net = create_model(str(model), pretrained=pretrained or None)
+        cfg_pipe, names = pipeline_from_cfg(net.cfg), list(net.cfg.label_names)
+    pipe = Pipeline.from_dict(pipeline) if isinstance(pipeline, dict) else pipeline or cfg_pipe
+    if pipe is None:
+        raise MotionlensError("this model has no cfg: pass pipeline=Pipeline(...) (clip geometry and normalisation)")
+    if clip_len:
+        pipe = replace(pipe, clip_len=int(clip_len))
+    if target_fps:
+        pipe = replace(pipe, target_fps=float(target_fps))
+    names = list(classes) if classes is not None else names
+    num_classes = _num_outputs(net)
+    if not names:
+        names = [f"class_{i}" for i in range(num_classes or 0)]
+    if num_classes is not None and len(names) != num_classes:
+        raise MotionlensError(f"{len(names)} class names for a model with {num_classes} outputs")
+    return Predictor(net, pipe, names, parse_device(device), fast=fast)
+
+
+def pipeline_from_cfg(cfg) -> Pipeline:
+    """Eval pipeline of a model's ModelCfg: its weights' whole input contract, as training resolves it."""
+    from ..config import DataConfig
+    from ..data.pipeline import resolve_pipeline
+
+    return resolve_pipeline(DataConfig(), cfg)
+
+
+def _is_checkpoint(model: str | os.PathLike) -> bool:
+    path = Path(model)
+    return path.exists() or path.suffix in (".pt", ".pth") or os.sep in str(model)
+
+
+def _from_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, Pipeline, list[str]]:
+    from ..training.checkpoint import load_checkpoint, resolve_checkpoint, restore_model
+
+    ckpt = resolve_checkpoint(path)
+    state = load_checkpoint(ckpt)
+    try:
+        net = restore_model(state)
+    except MotionlensError as err:
+        raise MotionlensError(f"{ckpt}: {err}; for a plain state_dict pass a model name and --pretrained {ckpt}") from None
+    return net, Pipeline.from_dict(state["pipeline"]), list(state["classes"])
+
+
+def _num_outputs(model: nn.Module) -> int | None:
+    n = getattr(model, "num_classes", None)
+    return int(n) if isinstance(n, int) and n > 0 else None
+
+
+@dataclass
+class VideoScores:
+    """Every window of one video and its scores; what the output formats are made from."""
+
+    video: str
+    fps: float
+    frames: int
+    starts: np.ndarray  # (W,) first frame of each window
+    ends: np.ndarray  # (W,) last frame read, inclusive
+    probs: np.ndarray  # (W, K) softmax scores
+    logits: np.ndarray | None = None  # (W, K), kept on request (the hara format writes them)
+    max_buffered: int = 0  # most frames the ring buffer held
+    seconds: float = 0.0  # wall time spent
+    problem: str | None = None  # what decoding found wrong, e.g. "decoded 16 of 100 frames (...)" (video.DecodeReport)
+    times: np.ndarray | None = None  # (frames,) seconds of each frame from the first: real timestamps (VFR)
+
+    def time_of(self, frame: int) -> float:
+        """Seconds at which `frame` starts (`frames` = the end of the last one), by real timestamps."""
+        if self.times is None or not len(self.times):
+            return frame / self.fps
+        if frame < len(self.times):
+            return float(self.times[frame])
+        return float(self.times[-1]) + (frame - len(self.times) + 1) / self.fps
+
+
+def default_stride(pipe: Pipeline, fps: float) -> int:
+    """Half a window span in source frames (8 frames for 16 consecutive frames), at least 1."""
+    if pipe.target_fps or pipe.clip_seconds:
+        rate = pipe.target_fps or fps
+        span = (int(pipe.clip_offsets(rate)[-1]) + 1) * fps / rate
+    else:
+        span = int(clip_offsets(pipe.clip_len, source_step(pipe.frame_stride, fps, None))[-1]) + 1
+    return max(1, int(span) // 2)
+
+
+def score_video(predictor: Predictor, video: str | os.PathLike, stride: int | None = None, batch_size: int = 8,
+                keep_logits: bool = False, progress: Callable[[int], None] | None = None) -> VideoScores:
+    """Decode `video` once, streaming, and score every sliding window (see the module docstring).
+
+    Raises VideoError naming the file when it cannot be opened or decoded."""
+    from ..data.resample import resample_indices
+    from ..video import DecodeReport, VideoInfo, frame_times, iter_frames, probe
+
+    begin = time.perf_counter()
+    info: VideoInfo = probe(video)
+    pipe = predictor.pipeline
+    stride = stride or default_stride(pipe, info.fps)
+    decoded = DecodeReport()  # damaged stretches are skipped; truncation and damage are named in `problem`
+    times: list[float] = []  # (frames,) real timestamps of the source frames seen
+
+    def source_frames():
+        for frame in iter_frames(video, size=pipe.resize if pipe.decoder_resize else None, report=decoded):
+            times.append(frame.time)
+            yield frame
+
+    frames = source_frames()
+    source = None  # source frame number of each frame the windows see, when resampling
+    if pipe.target_fps:
+        source = resample_indices(frame_times(video), pipe.target_fps)  # (K,)
+        frames = _frames_at(frames, source)
+        stride = max(1, round(stride * pipe.target_fps / info.fps))
+    rate = pipe.target_fps or info.fps
+    windows = SlidingWindows(pipe.clip_len, float(pipe.frame_stride), stride, offsets=pipe.clip_offsets(rate))
+    starts, ends, probs, logits, pending = [], [], [], [], []
+
+    def flush() -> None:
+        if not pending:
+            return
+        out = predictor.logits([w.frames for w in pending])  # (B, K)
+        probs.append(F.softmax(out, dim=1).numpy())
+        if keep_logits:
+            logits.append(out.numpy())
+        starts.extend(w.start for w in pending)
+        ends.extend(w.end for w in pending)
+        pending.clear()
+
+    for frame in frames:
+        for window in windows.push(frame.image):
+            pending.append(window)
+            if len(pending) >= batch_size:
+                flush()
+        if progress is not None:
+            progress(1)
+    pending.extend(windows.finish())
+    flush()
+    if windows.count == 0:
+        from ..errors import VideoError
+
+        raise VideoError(video, "no frames could be decoded (corrupt or empty video)")
+    num_frames = windows.count
+    if source is not None:  # back to source frame numbers
+        starts, ends = source[np.asarray(starts, dtype=np.int64)], source[np.asarray(ends, dtype=np.int64)]
+        times = list(frame_times(video))  # resampling stops reading after the last frame it needs
+        num_frames = max(int(source[-1]) + 1, len(times))
+    return VideoScores(
+        video=str(video), fps=info.fps, frames=num_frames, starts=np.asarray(starts), ends=np.asarray(ends),
+        probs=np.concatenate(probs), logits=np.concatenate(logits) if keep_logits else None,
+        max_buffered=windows.max_buffered, seconds=time.perf_counter() - begin, problem=decoded.problem(),
+        times=np.asarray(times) if times and np.all(np.isfinite(times)) else None,
+    )
+
+
+def _frames_at(frames, source: np.ndarray):
+    """The frames of a stream whose numbers are in `source` (sorted, repeats allowed), in that order."""
+    j = 0
+    for frame in frames:
+        while j < len(source) and source[j] == frame.index:
+            yield frame
+            j += 1
+        if j == len(source):
+            return
+
+
+def _top(scores: np.ndarray, classes: Sequence[str], k: int) -> list[list[Any]]:
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [[classes[i], round(float(scores[i]), 6)] for i in order]
+
+
+def to_result(scores: VideoScores, classes: Sequence[str], top_k: int = 5, smooth: int = 1,
+              threshold: float | None = None, off_threshold: float | None = None,
+              min_duration: float = 0.0) -> dict:
+    """The motionlens JSON for one video (see the module docstring).
+
+    `smooth` > 1 replaces each window's scores by the centred mean over `smooth` windows before
+    segments and events are made; the video-level score is always the mean of the raw windows."""
+    fps = scores.fps
+    window_scores = smooth_scores(scores.probs, smooth) if smooth > 1 else scores.probs
+    video_scores = scores.probs.mean(axis=0)  # (K,)
+    segments = []
+    for (a, b), start, end, s in zip(tile_segments(scores.starts, scores.ends, scores.frames),
+                                     scores.starts, scores.ends, window_scores):
+        best = int(np.argmax(s))
+        segments.append({
+            "start_frame": a, "end_frame": b, "start_sec": round(scores.time_of(a), 6),
+            "end_sec": round(scores.time_of(b), 6),
+            "label": classes[best], "score": round(float(s[best]), 6), "top_k": _top(s, classes, top_k),
+            "window": [int(start), int(end)],
+        })
+    best = int(np.argmax(video_scores))
+    result = {
+        "video": scores.video, "fps": fps, "frames": scores.frames, "duration": round(scores.time_of(scores.frames), 6),
+        "label": classes[best], "score": round(float(video_scores[best]), 6),
+        "top_k": _top(video_scores, classes, top_k), "segments": segments,
+    }
+    if threshold is not None:
+        triples = ((seg["start_sec"], seg["end_sec"], s) for seg, s in zip(segments, window_scores))
+        found = find_events(triples, threshold, classes, off_threshold=off_threshold, min_duration=min_duration)
+        result["events"] = [{**e, "peak_score": round(e["peak_score"], 6)} for e in found]
+    return result
+
+
+def to_hara(scores: VideoScores, classes: Sequence[str]) -> dict:
+    """One video in the shape of Hara's `video-classification-3d-cnn-pytorch --mode score` output
+    (the companion of 3D-ResNets-PyTorch): `{"video": file name, "clips": [{"segment": [first,
+    last], "label": top class, "scores": [K raw scores]}, ...]}`, with `segment` the window's
+    first and last frame numbered from 1, inclusive, and `scores` the classifier's outputs before
+    softmax, as Hara's script writes them. Its output file is a list of these, one per video."""
+    if scores.logits is None:
+        raise ValueError("score_video(..., keep_logits=True) is needed for the hara format")
+    clips = []
+    for start, end, row in zip(scores.starts, scores.ends, scores.logits):
+        clips.append({"segment": [int(start) + 1, int(end) + 1], "label": classes[int(np.argmax(row))],
+                      "scores": [float(v) for v in row]})
+    return {"video": Path(scores.video).name, "clips": clips}
+
+
+def predict(video: str | os.PathLike, model: str | os.PathLike | nn.Module | Predictor, *,
+            pretrained: str | None = None, pipeline: Pipeline | dict | None = None,
+            classes: Sequence[str] | None = None, clip_len: int | None = None, stride: int | None = None,
+            fps: float | None = None, top_k: int = 5, batch_size: int = 8, smooth: int = 1,
+            threshold: float | None = None, off_threshold: float | None = None, device: str = "auto",
+            fast: bool = False, format: str = "motionlens", output_video: str | os.PathLike | None = None) -> dict:
+    """Recognise actions over the whole of `video`, streaming it with bounded memory.
+
+    `model`: a run folder, a training checkpoint, a model name (with `pretrained`), an
+    `nn.Module` (with `pipeline`/`classes` unless it has a `cfg`) or a loaded Predictor.
+    `stride`: source frames between windows (default: half a window); `fps`: resample clips to
+    this rate; `smooth`: moving average over this many windows; `threshold`: add "events".
+    Returns the dict written as JSON by `motionlens predict` (`format="hara"`: Hara's shape).
+    `output_video` also writes the video with the predictions drawn on every frame."""
+    predictor = model if isinstance(model, Predictor) else load_predictor(
+        model, pretrained=pretrained, pipeline=pipeline, classes=classes, device=device, clip_len=clip_len,
+        target_fps=fps, fast=fast)
+    data, _, _ = predict_with(predictor, video, stride=stride, batch_size=batch_size, top_k=top_k, smooth=smooth,
+                              threshold=threshold, off_threshold=off_threshold, format=format,
+                              output_video=output_video)
+    return data
+
+
+def predict_with(predictor: Predictor, video: str | os.PathLike, stride: int | None = None, batch_size: int = 8,
+                 top_k: int = 5, smooth: int = 1, threshold: float | None = None, off_threshold: float | None = None,
+                 format: str = "motionlens", output_video: str | os.PathLike | None = None,
+                 progress: Callable[[int], None] | None = None) -> tuple[Any, dict, VideoScores]:
+    """What `predict` does with a loaded predictor: (the JSON data, the motionlens result, the scores)."""
+    if format not in ("motionlens", "hara"):
+        raise MotionlensError(f"format must be motionlens or hara, got {format!r}")
+    scores = score_video(predictor, video, stride=stride, batch_size=batch_size, keep_logits=format == "hara",
+                         progress=progress)
+    result = to_result(scores, predictor.classes, top_k, smooth, threshold, off_threshold)
+    if output_video is not None:
+        from ..video.annotate import annotate_video
+
+        annotate_video(video, output_video, result["segments"], fps=scores.fps, num_frames=scores.frames)
+    return (to_hara(scores, predictor.classes) if format == "hara" else result), result, scores

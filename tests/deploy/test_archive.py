@@ -1,0 +1,118 @@
+"""Archive jobs through the real CLI: `predict`, `flow` and `data check --deep` give the same files
+on a local worker pool and on a real local Ray instance (`--ray local`), list broken files the same
+way, survive a worker killed mid-video, and resume by skipping finished videos."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from motionlens.deploy.archive import unique_stems
+from motionlens.deploy.jobs import CRASH_ONCE_ENV
+from motionlens.video import write_video
+from tests.conftest import save_tiny_run
+
+CLI = str(Path(sys.executable).parent / "motionlens")
+
+
+def run(*args, env=None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    """A tiny trained-run folder and a folder of 4 short videos + 1 broken file (class-folder layout)."""
+    root = tmp_path_factory.mktemp("archive")
+    save_tiny_run(root / "run", classes=("a", "b", "c"), size=32)
+    videos = []
+    for i in range(4):
+        frames = np.random.default_rng(i).integers(0, 255, (20 + 5 * i, 32, 40, 3), dtype=np.uint8)
+        videos.append(write_video(root / "data" / "walk" / f"v{i}.mp4", frames, 25.0))
+    broken = root / "data" / "walk" / "broken.mp4"
+    broken.write_bytes(videos[0].read_bytes()[:2500])  # a header and no more
+    return root, videos, broken
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and ".done" not in p.parts and p.name != "done"}  # markers hold timings
+
+
+def _errors(proc) -> list[str]:
+    return sorted(line for line in proc.stderr.splitlines() if line.startswith("error:") and "videos failed" not in line)
+
+
+def test_predict_local_pool_and_ray_write_identical_files_through_a_killed_worker(archive, tmp_path):
+    root, videos, broken = archive
+    inputs = [*videos, broken]
+    local = run("predict", root / "run", *inputs, "--out", tmp_path / "local", "--workers", "2")
+    crashed = tmp_path / "crashes"
+    crashed.mkdir()
+    ray = run("predict", root / "run", *inputs, "--out", tmp_path / "ray", "--workers", "2", "--ray", "local",
+              env={CRASH_ONCE_ENV: str(crashed)})
+    for proc in (local, ray):
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+        assert "1 of 5 videos failed: " + str(broken) in proc.stderr
+    assert _errors(local) == _errors(ray) and len(_errors(ray)) == 1  # the broken file, with the same reason
+    assert len(list(crashed.iterdir())) == len(inputs)  # every video's first attempt killed its Ray worker
+    local_files, ray_files = _files(tmp_path / "local"), _files(tmp_path / "ray")
+    assert sorted(local_files) == [f"{s}.json" for s in sorted(unique_stems(map(str, videos)))]
+    assert local_files == ray_files  # byte-identical JSON
+    frames = [json.loads(local_files[f"v{i}.json"])["frames"] for i in range(4)]
+    assert frames == [20, 25, 30, 35]
+
+
+def test_predict_resumes_by_skipping_finished_videos(archive, tmp_path):
+    root, videos, _ = archive
+    out = tmp_path / "preds"
+    first = run("predict", root / "run", *videos[:2], "--out", out)
+    assert first.returncode == 0, first.stderr
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.json")}
+    again = run("predict", root / "run", *videos[:3], "--out", out, "--workers", "2")
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.count("| already done |") == 2 and "2 of 3 videos were already done" in again.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("v[01].json")} == before  # not rewritten
+    assert (out / "v2.json").is_file()
+    other = run("predict", root / "run", *videos[:1], "--out", out, "--stride", "3")
+    assert other.returncode == 2 and "another model, settings or input" in other.stderr
+    assert "Traceback" not in other.stderr
+
+
+def test_flow_on_ray_writes_the_same_files_as_the_local_pool(archive, tmp_path):
+    root, _, broken = archive
+    local = run("flow", f"folder:{root / 'data'}", "--method", "dis", "--out", tmp_path / "local", "--workers", "2")
+    ray = run("flow", f"folder:{root / 'data'}", "--method", "dis", "--out", tmp_path / "ray", "--workers", "2",
+              "--ray", "local")
+    for proc in (local, ray):
+        assert proc.returncode == 1 and "4 extracted, 0 already done, 1 failed" in proc.stdout + proc.stderr
+        assert f"failed: {broken}" in proc.stdout + proc.stderr
+    local_files = _files(tmp_path / "local")
+    assert len(local_files) > 4 * 2 * 15 and local_files == _files(tmp_path / "ray")
+    again = run("flow", f"folder:{root / 'data'}", "--method", "dis", "--out", tmp_path / "ray", "--ray", "local")
+    assert "0 extracted, 4 already done, 1 failed" in again.stdout + again.stderr
+
+
+def test_data_check_deep_lists_broken_files_the_same_way_on_ray(archive):
+    root, _, broken = archive
+    local = run("data", "check", f"folder:{root / 'data'}", "--deep", "--workers", "2", "--no-cache")
+    ray = run("data", "check", f"folder:{root / 'data'}", "--deep", "--ray", "local", "--no-cache")
+    assert local.returncode == ray.returncode == 1
+    lines = [[line for line in p.stdout.splitlines() + p.stderr.splitlines() if "unreadable" in line]
+             for p in (local, ray)]
+    assert lines[0] == lines[1] and any(str(broken) in line for line in lines[0])
+
+
+def test_ray_flags_are_checked_in_one_line(archive):
+    root, videos, _ = archive
+    proc = run("predict", root / "run", videos[0], "--ray", str(videos[1]))  # the value slot took a video
+    assert proc.returncode == 2 and "put --ray after the videos" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run("predict", root / "run", videos[0], "--ray-address", "ray://nowhere:1")
+    assert proc.returncode == 2 and "--ray-address needs --ray" in proc.stderr
