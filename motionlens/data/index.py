@@ -17,16 +17,9 @@ from typing import Callable, Sequence
 from ..errors import MotionlensError, VideoError
 from ..video import probe
 from .hara_json import parse_hara_json
-from .layouts import (
-    _is_kinetics_csv,
-    parse_folder,
-    parse_hmdb51,
-    parse_kinetics,
-    parse_list,
-    parse_ucf101,
-    split_from_name,
-)
-from .records import SPLITS, Entry, Parsed, SplitReport, VideoIndex, VideoRecord  # noqa: F401 (re-exported)
+from .kinetics import is_kinetics_csv
+from .layouts import parse_folder, parse_hmdb51, parse_kinetics, parse_list, parse_ucf101
+from .records import SPLITS, Entry, Parsed, SplitReport, VideoIndex, VideoRecord, split_from_name  # noqa: F401 (re-exported)
 
 
 def default_cache_dir() -> Path:
@@ -201,7 +194,7 @@ def detect_layout(root: Path) -> str:
         return "ucf101"
     if any(root.rglob("*_test_split1.txt")):
         return "hmdb51"
-    if any(_is_kinetics_csv(p) for p in root.glob("*.csv")):
+    if any(is_kinetics_csv(p) for p in root.glob("*.csv")):
         return "kinetics"
     if any(split_from_name(p.stem) for p in root.glob("*.txt")):
         return "list"

@@ -9,7 +9,6 @@ Names from split files are matched to disk without regard to case (UCF101 lists 
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 from pathlib import Path
@@ -18,7 +17,8 @@ from ..errors import MotionlensError
 from ..paths import UnsafePathError, join_inside, safe_name, safe_relpath
 from ..video import VIDEO_EXTENSIONS
 from ..video.frame_dir import IMAGE_EXTENSIONS
-from .records import SPLIT_DIRS, Entry, Parsed, SplitReport
+from .kinetics import is_kinetics_csv, kinetics_classes, kinetics_name, read_kinetics_csv
+from .records import SPLIT_DIRS, Entry, Parsed, SplitReport, split_from_name
 
 
 class DiskVideos:
@@ -165,69 +165,34 @@ def parse_ucf101(root: Path, split: int = 1, annotations=None) -> Parsed:
     return Parsed("ucf101", entries, classes, report)
 
 
-def split_from_name(name: str) -> str | None:
-    """"train" / "val" / "test" from a name such as `validate`, `trainlist01`, `kinetics_test.csv`."""
-    name = name.lower()
-    for key, split in (("train", "train"), ("val", "val"), ("test", "test")):
-        if key in name:
-            return split
-    return None
-
-
 def parse_kinetics(root: Path, split: int = 1, annotations=None) -> Parsed:
-    """Kinetics: {train,validate,test}.csv (`label,youtube_id,time_start,time_end,split`) and videos
-    `<youtube_id>_<start:06d>_<end:06d>.mp4`, under <split>/<label>/ or flat."""
-    csvs = [p for p in _find_files(root, annotations, "*.csv") if _is_kinetics_csv(p)]
+    """Kinetics: {train,validate,test}.csv (`label,youtube_id,time_start,time_end,split`, see
+    `kinetics.py`) and videos `<youtube_id>_<start:06d>_<end:06d>.mp4`, under <split>/<label>/ or flat."""
+    csvs = [p for p in _find_files(root, annotations, "*.csv") if is_kinetics_csv(p)]
     if not csvs:
         raise MotionlensError(f"{annotations or root}: no Kinetics CSV (label,youtube_id,time_start,time_end,split) found")
     disk = DiskVideos(root)
     entries, report, used, labels = [], SplitReport(), set(), set()
     for csv_path in csvs:
-        with open(csv_path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            for row in reader:
-                try:
-                    start, end = int(float(row["time_start"])), int(float(row["time_end"]))
-                except (KeyError, TypeError, ValueError):
-                    raise MotionlensError(f"{csv_path}: malformed row {row}") from None
-                label = (row.get("label") or "").strip()
-                try:
-                    stem = safe_name(f"{safe_name(row['youtube_id'] or '', 'youtube_id')}_{start:06d}_{end:06d}",
-                                     "clip name")
-                    if label:
-                        safe_name(label, "label")
-                except UnsafePathError as err:
-                    report.rejected.append(f"{csv_path}:{reader.line_num}: {err}")
-                    continue
-                if label:  # every listed class counts, downloaded or not: indices must not shift
-                    labels.add(label)
-                path = disk.find(stem, label)
-                if path is None:
-                    report.listed_missing.append(stem)
-                    continue
-                used.add(path)
-                entries.append(Entry(path, label, split_from_name(row.get("split") or csv_path.stem) or "train", video_id=stem))
+        for row in read_kinetics_csv(csv_path):
+            try:
+                stem = kinetics_name(row.youtube_id, row.start, row.end)
+                if row.label:
+                    safe_name(row.label, "label")
+            except UnsafePathError as err:
+                report.rejected.append(f"{row.where}: {err}")
+                continue
+            if row.label:  # every listed class counts, downloaded or not: indices must not shift
+                labels.add(row.label)
+            path = disk.find(stem, row.label)
+            if path is None:
+                report.listed_missing.append(stem)
+                continue
+            used.add(path)
+            entries.append(Entry(path, row.label, row.split, video_id=stem))
     classes = kinetics_classes(labels)
     report.unlisted = sorted(_rel(p, root) for p in disk.paths if p not in used)
     return Parsed("kinetics", entries, classes, report)
-
-
-def kinetics_classes(labels: set[str]) -> list[str]:
-    """Class order of a Kinetics dataset: the official Kinetics-400 list (the label indices of
-    every Kinetics-400 head) when the CSV labels are Kinetics-400 names, so that a partial
-    download or a subset CSV cannot shift indices; otherwise (Kinetics-600/700) the CSV's labels, sorted."""
-    from ..labels import kinetics400_classes
-
-    official = kinetics400_classes()
-    if labels and labels <= set(official):
-        return official
-    return sorted(labels)
-
-
-def _is_kinetics_csv(path: Path) -> bool:
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
-        header = f.readline().strip().lower().split(",")
-    return {"youtube_id", "time_start", "time_end"} <= set(header)
 
 
 def parse_list(root: Path, split: int = 1, annotations=None) -> Parsed:

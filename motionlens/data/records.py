@@ -15,6 +15,15 @@ from ..errors import MotionlensError
 SPLITS = ("train", "val", "test", "unused")
 
 
+
+def split_from_name(name: str) -> str | None:
+    """"train" / "val" / "test" from a name such as `validate`, `trainlist01`, `kinetics_test.csv`."""
+    name = name.lower()
+    for key, split in (("train", "train"), ("val", "val"), ("test", "test")):
+        if key in name:
+            return split
+    return None
+
 @dataclass(frozen=True)
 class VideoRecord:
     """One video (or one trimmed segment of a video, when start/end are set)."""

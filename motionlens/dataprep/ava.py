@@ -29,11 +29,10 @@ from typing import Callable, Iterator, NamedTuple, Sequence
 
 from ..errors import MotionlensError, VideoError
 from ..paths import UnsafePathError, join_inside, safe_name
-from ..video import VIDEO_EXTENSIONS, probe
+from ..video import find_video, probe
 from ..video.cut import cut_clip
 
 # Looked for first, in this order: what AVA downloads come as.
-SOURCE_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi")
 _EXPECTED = "expected 'video_id,timestamp,x1,y1,x2,y2,action_id,person_id' with boxes in 0-1"
 
 
@@ -137,17 +136,6 @@ def parse_actions(text: str | int | Sequence[str | int]) -> list[int]:
     if not ids:
         raise MotionlensError(f"no AVA action given in '{text}'")
     return list(dict.fromkeys(ids))
-
-
-def find_video(videos: str | os.PathLike, video_id: str) -> Path | None:
-    """`<videos>/<video_id>.{mp4,mkv,webm,avi}` (then any other video extension), or None.
-    `video_id` must be a plain file name (see `paths.safe_name`)."""
-    safe_name(video_id, "video_id")
-    for ext in SOURCE_EXTENSIONS + tuple(e for e in VIDEO_EXTENSIONS if e not in SOURCE_EXTENSIONS):
-        path = Path(videos) / f"{video_id}{ext}"
-        if path.is_file():
-            return path
-    return None
 
 
 def timestamp_text(timestamp: float) -> str:

@@ -1,15 +1,14 @@
 """Trim full-length downloaded videos to the Kinetics clips their CSV names.
 
-Kinetics CSVs (`label,youtube_id,time_start,time_end,split`, header included) give each clip as
-a window of a YouTube video. Sources are looked up as `<videos>/<youtube_id>.{mp4,mkv,webm,avi}`
-and cut (see `video.cut.cut_clip`) to `ROOT/<split>/<label>/<youtube_id>_<start:06d>_<end:06d>.mp4`,
+Kinetics CSVs (`label,youtube_id,time_start,time_end,split`, header included; read by
+`data.kinetics`) give each clip as a window of a YouTube video. Sources are looked up as
+`<videos>/<youtube_id>.{mp4,mkv,webm,avi}` (`video.find_video`) and cut (see `video.cut.cut_clip`) to `ROOT/<split>/<label>/<youtube_id>_<start:06d>_<end:06d>.mp4`,
 the names the Kinetics layout expects; the CSVs are copied to ROOT, so `build_index("kinetics:ROOT")`
 reads the result. Outputs already on disk are kept, so an interrupted run resumes.
 """
 
 from __future__ import annotations
 
-import csv
 import multiprocessing
 import os
 import shutil
@@ -19,14 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ..data.layouts import split_from_name
+from ..data.kinetics import kinetics_name, read_kinetics_csv
 from ..errors import MotionlensError, VideoError
 from ..paths import UnsafePathError, join_inside, safe_name
-from ..video import probe
+from ..video import find_video, probe
 from ..video.cut import cut_clip
-from .ava import find_video
-
-_COLUMNS = {"youtube_id", "time_start", "time_end"}
 
 
 @dataclass(frozen=True)
@@ -36,15 +32,6 @@ class TrimJob:
     start: float  # seconds, as the CSV gives them
     end: float
     mode: str = "auto"
-
-
-def kinetics_name(youtube_id: str, time_start: float, time_end: float) -> str:
-    """The Kinetics clip name: `<youtube_id>_<time_start:06d>_<time_end:06d>`."""
-    return f"{youtube_id}_{int(time_start):06d}_{int(time_end):06d}"
-
-
-def _split_of(row: dict, csv_path: Path) -> str:
-    return split_from_name((row.get("split") or "").strip() or csv_path.stem) or "train"
 
 
 @dataclass
@@ -67,23 +54,16 @@ def plan_trim(csvs: str | os.PathLike | Sequence[str | os.PathLike], videos: str
     plan = TrimPlan(out=Path(out), csvs=csvs)
     seen, missing = set(), Counter()
     for csv_path in csvs:
-        for line_no, row in _read_kinetics_csv(csv_path):
-            where = f"{csv_path}:{line_no}"
-            youtube_id = (row.get("youtube_id") or "").strip()
-            try:
-                start, end = float(row["time_start"]), float(row["time_end"])
-            except (TypeError, ValueError):
-                raise MotionlensError(f"{where}: time_start and time_end must be numbers, got "
-                                      f"{row.get('time_start')!r}, {row.get('time_end')!r}") from None
-            if not youtube_id or not 0 <= start < end:
-                raise MotionlensError(f"{where}: needs a youtube_id and 0 <= time_start < time_end")
-            label = (row.get("label") or "").strip().replace("/", "_").replace("\\", "_")
+        for row in read_kinetics_csv(csv_path):
+            if not row.youtube_id or not 0 <= row.start < row.end:
+                raise MotionlensError(f"{row.where}: needs a youtube_id and 0 <= time_start < time_end")
+            label = row.label.replace("/", "_").replace("\\", "_")
             try:  # ids and labels come from a downloaded CSV: they must not lead out of `out` or `videos`
-                name = safe_name(f"{kinetics_name(safe_name(youtube_id, 'youtube_id'), start, end)}.mp4", "clip name")
-                parts = [_split_of(row, csv_path)] + ([safe_name(label, "label")] if label else [])
+                name = safe_name(f"{kinetics_name(row.youtube_id, row.start, row.end)}.mp4", "clip name")
+                parts = [row.split] + ([safe_name(label, "label")] if label else [])
                 dst = join_inside(plan.out, *parts, name)
             except UnsafePathError as err:
-                plan.rejected.append(f"{where}: {err}")
+                plan.rejected.append(f"{row.where}: {err}")
                 continue
             if dst in seen:
                 continue
@@ -91,26 +71,14 @@ def plan_trim(csvs: str | os.PathLike | Sequence[str | os.PathLike], videos: str
             if dst.exists():
                 plan.existing += 1
                 continue
-            source = find_video(videos, youtube_id)
+            source = find_video(videos, row.youtube_id)
             if source is None:
-                missing[youtube_id] += 1
+                missing[row.youtube_id] += 1
                 continue
-            plan.jobs.append(TrimJob(str(source), str(dst), start, end, mode))
+            plan.jobs.append(TrimJob(str(source), str(dst), row.start, row.end, mode))
     plan.missing = sorted(missing)
     plan.missing_clips = sum(missing.values())
     return plan
-
-
-def _read_kinetics_csv(path: Path):
-    if not path.is_file():
-        raise MotionlensError(f"Kinetics CSV not found: {path}")
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        if not _COLUMNS <= set(reader.fieldnames or ()):
-            raise MotionlensError(f"{path}: not a Kinetics CSV (header must name label,youtube_id,time_start,"
-                                  f"time_end,split; got {','.join(reader.fieldnames or [])})")
-        for row in reader:
-            yield reader.line_num, row
 
 
 @dataclass

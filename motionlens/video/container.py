@@ -14,8 +14,10 @@ import av
 import numpy as np
 
 from ..errors import VideoError
+from ..paths import safe_name
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
+SOURCE_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi")  # what downloaders (yt-dlp) write, tried first
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,17 @@ def check_file(path: str | os.PathLike) -> Path:
     if path.is_file() and path.stat().st_size == 0:
         raise VideoError(path, "empty file (0 bytes)")
     return path
+
+
+def find_video(videos: str | os.PathLike, video_id: str) -> Path | None:
+    """`<videos>/<video_id>.{mp4,mkv,webm,avi}` (then any other video extension), or None: the
+    downloaded source of an AVA or Kinetics id. `video_id` must be a plain file name (see `paths.safe_name`)."""
+    safe_name(video_id, "video_id")
+    for ext in SOURCE_EXTENSIONS + tuple(e for e in VIDEO_EXTENSIONS if e not in SOURCE_EXTENSIONS):
+        path = Path(videos) / f"{video_id}{ext}"
+        if path.is_file():
+            return path
+    return None
 
 
 @contextmanager
