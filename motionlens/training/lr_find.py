@@ -11,10 +11,9 @@ import torch.nn as nn
 
 from ..config import TrainConfig, fill_recipe
 from ..data.pipeline import load_index, make_dataset, make_loader, resolve_pipeline
-from ..device import autocast_context
 from ..progress import progress_bar
 from .distributed import DistInfo, pick_device
-from .train import build_model, build_optimizer, modality_stats
+from .train import build_model, build_optimizer, build_scaler, modality_stats, train_step
 
 
 def suggest_lr(lrs: np.ndarray, losses: np.ndarray) -> float | None:
@@ -40,6 +39,7 @@ def lr_find(cfg: TrainConfig, start: float = 1e-6, end: float = 1.0, steps: int 
     pipe = modality_stats(resolve_pipeline(cfg.data, model.cfg))
     dataset = make_dataset(index.subset("train"), pipe, train=True, data=cfg.data, seed=cfg.seed)
     optimizer = build_optimizer(model, cfg.optim)
+    scaler = build_scaler(device, cfg.optim)
     criterion = nn.CrossEntropyLoss(label_smoothing=cfg.optim.label_smoothing)
     gamma = (end / start) ** (1 / max(steps - 1, 1))
     lrs, losses, smoothed, best = [], [], 0.0, math.inf
@@ -52,13 +52,8 @@ def lr_find(cfg: TrainConfig, start: float = 1e-6, end: float = 1.0, steps: int 
                 lr = start * gamma**step
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                video = batch["video"].to(device).flatten(0, 1)
-                labels = batch["label"].to(device).repeat_interleave(batch["video"].shape[1])
-                with autocast_context(device, cfg.optim.amp):
-                    loss = criterion(model(video).float(), labels)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                # one optimiser step per batch, as training steps (clipping, loss scaling) but without accumulation
+                loss, _, _ = train_step(model, batch, criterion, optimizer, scaler, device, cfg.optim)
                 smoothed = 0.9 * smoothed + 0.1 * loss.item() if step else loss.item()
                 value = smoothed / (1 - 0.9 ** (step + 1)) if step else smoothed
                 lrs.append(lr)

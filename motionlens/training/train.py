@@ -143,6 +143,33 @@ def build_scheduler(optimizer, optim: OptimConfig, steps_per_epoch: int, epochs:
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def build_scaler(device: torch.device, optim: OptimConfig) -> torch.amp.GradScaler:
+    """Loss scaling for float16 autocast on CUDA; a pass-through elsewhere (bf16 and CPU need none)."""
+    return torch.amp.GradScaler(device.type, enabled=optim.amp and device.type == "cuda")
+
+
+def train_step(model, batch: dict, criterion, optimizer, scaler, device, optim: OptimConfig, group: int = 1,
+               update: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Forward and backward one batch, the loss divided by `group` (the batches one optimiser step
+    averages). With `update` (the last batch of a group), clip the gradient norm to
+    `optim.grad_clip`, step the optimiser and clear the gradients. Returns the undivided loss,
+    the logits (B*K, num_classes) and the labels (B*K,)."""
+    video = batch["video"].to(device, non_blocking=True).flatten(0, 1)  # (B*K, C, T, H, W)
+    labels = batch["label"].to(device).repeat_interleave(batch["video"].shape[1])
+    with autocast_context(device, optim.amp):
+        logits = model(video)  # (B*K, num_classes)
+        loss = criterion(logits.float(), labels)
+    scaler.scale(loss / group).backward()
+    if update:
+        if optim.grad_clip:
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), optim.grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+        optimizer.zero_grad(set_to_none=True)
+    return loss, logits, labels
+
+
 def train_one_epoch(model, loader, optimizer, scheduler, scaler, device, optim: OptimConfig,
                     max_steps: int | None = None, advance=lambda n=1, **kw: None) -> dict:
     """One pass over `loader` (at most `max_steps` batches); returns loss, accuracy, clips/s and
@@ -158,20 +185,10 @@ def train_one_epoch(model, loader, optimizer, scheduler, scaler, device, optim: 
     for step, batch in enumerate(loader):
         if step >= num_batches:
             break
-        video = batch["video"].to(device, non_blocking=True).flatten(0, 1)  # (B*K, C, T, H, W)
-        labels = batch["label"].to(device).repeat_interleave(batch["video"].shape[1])
-        with autocast_context(device, optim.amp):
-            logits = model(video)  # (B*K, num_classes)
-            loss = criterion(logits.float(), labels)
         group = min(accum, num_batches - step // accum * accum)  # batches in this optimiser step
-        scaler.scale(loss / group).backward()
-        if (step + 1) % accum == 0 or step + 1 == num_batches:
-            if optim.grad_clip:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), optim.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
+        update = (step + 1) % accum == 0 or step + 1 == num_batches
+        loss, logits, labels = train_step(model, batch, criterion, optimizer, scaler, device, optim, group, update)
+        if update:
             scheduler.step()
         if not torch.isfinite(loss):
             raise MotionlensError(f"training diverged (loss is {loss.item()}); lower optim.lr")
@@ -284,7 +301,7 @@ def fit(cfg: TrainConfig | None, resume: str | Path | None = None, show_progress
         batches = min(batches, cfg.max_steps)
     optimizer = build_optimizer(model, cfg.optim)
     scheduler = build_scheduler(optimizer, cfg.optim, optimizer_steps(batches, cfg.optim.grad_accum), cfg.epochs)
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.optim.amp and device.type == "cuda")
+    scaler = build_scaler(device, cfg.optim)
     ddp_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
         if dist.enabled else model
 
