@@ -7,32 +7,6 @@ import click
 from ..errors import MotionlensError
 
 
-def model_summary(name: str) -> dict:
-    """Parameters, GMACs at the default input, input size and weights tags of one model.
-
-    The model is built on the ``meta`` device: shapes only, no memory and no arithmetic, so
-    counting every model takes well under a second each.
-    """
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from ..models import create_model, get_weights
-
-    with torch.device("meta"):
-        model = create_model(name).eval()
-        x = torch.empty(1, *model.cfg.input_size)
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model(x)
-    return {
-        "name": name,
-        "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
-        # FlopCounterMode counts a multiply-add as 2 FLOPs; papers' "FLOPs" are multiply-adds.
-        "gmacs": counter.get_total_flops() / 2 / 1e9,
-        "input": model.cfg.input_size,
-        "weights": list(get_weights(name)),
-    }
-
-
 @click.command("models")
 @click.option(
     "--name",
@@ -48,6 +22,7 @@ def models_command(pattern: str | None, show_weights: bool) -> None:
     from rich.table import Table
 
     from ..models import list_models
+    from ..models.profile import model_summary
 
     names = list_models()
     if pattern:
@@ -77,22 +52,12 @@ def models_command(pattern: str | None, show_weights: bool) -> None:
     Console().print(table)
 
 
-def weights_rows(names: list[str]) -> list[dict[str, str]]:
-    """One row per weights file of the models `names`: its input contract and where it comes from."""
-    from ..models import get_weights
-
-    rows = []
-    for name in names:
-        for tag, cfg in get_weights(name).items():
-            rows.append({"model": name, "weights": tag, "classes": str(cfg.num_classes),
-                         "download": "yes" if cfg.url else "by path", **cfg.contract(), "source": cfg.source})
-    return rows
-
-
 def weights_table(names: list[str]):
     """Each weights file as a small two-column table (aspect, value): readable at any width."""
     from rich.console import Group
     from rich.table import Table
+
+    from ..models.profile import weights_rows
 
     tables = []
     for row in weights_rows(names):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from motionlens.cli.models import model_summary
 from motionlens.models import create_model, get_model_cfg, get_weights
+from motionlens.models.profile import model_summary
 
 
 def test_r3d_18_state_dict_matches_torchvision_layout():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from motionlens.cli.models import model_summary
 from motionlens.models import create_model
+from motionlens.models.profile import model_summary
 
 
 @pytest.fixture(scope="module")
