@@ -42,7 +42,7 @@ from av.video.reformatter import VideoReformatter
 
 from ..errors import VideoError
 from . import frame_dir
-from .container import check_file, frame_rate_varies, legacy_rotation, open_video, stream_header
+from .container import VideoInfo, check_file, frame_rate_varies, legacy_rotation, open_video, stream_header
 
 log = logging.getLogger(__name__)
 
@@ -330,12 +330,65 @@ def decode_packets(container, stream, errors: list[int], table: FrameTable | Non
         pass
 
 
+class FrameFolder:
+    """A folder of extracted frames, read as a video file is: `len`, `times` (as a FrameTable
+    has), `read`, `iter` and `probe`. Frame k is the k-th image by the number in its name;
+    folders store no rate, so frame k is at k / `fps`."""
+
+    def __init__(self, path: str | os.PathLike, fps: float = 25.0):
+        self.path, self.fps = Path(path), fps
+        self.files = frame_dir.list_frames(self.path)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    @property
+    def times(self) -> np.ndarray:
+        return np.arange(len(self.files)) / self.fps
+
+    def read(self, indices: list[int], size: Size = None, clamp: bool = False) -> Clip:
+        """As `read_clip`: images never hold damaged frames, so none is flagged."""
+        if clamp and self.files:
+            indices = [min(i, len(self.files) - 1) for i in indices]
+        wanted = sorted(set(indices))
+        _check_range(self.path, wanted, len(self.files))
+        if not wanted:
+            return Clip(np.zeros((0, 0, 0, 3), dtype=np.uint8), np.zeros(0, dtype=bool))
+        first = frame_dir.read_image(self.files[wanted[0]])  # the first image sets the output size for all
+        target = output_size(*first.shape[:2], size)
+        decoded = {wanted[0]: first if target is None else cv2.resize(first, (target[1], target[0]),
+                                                                      interpolation=cv2.INTER_LINEAR)}
+        decoded.update({i: frame_dir.read_image(self.files[i], target) for i in wanted[1:]})
+        return Clip(np.stack([decoded[i] for i in indices]), np.zeros(len(indices), dtype=bool))
+
+    def iter(self, size: Size = None, step: int = 1, report: DecodeReport | None = None) -> Iterator[Frame]:
+        """As `iter_frames`; the first image sets the output size for all."""
+        report = report if report is not None else DecodeReport(path=str(self.path))
+        report.expected = len(self.files)
+        target = None
+        if size is not None and self.files:
+            first = frame_dir.read_image(self.files[0])
+            target = output_size(first.shape[0], first.shape[1], size)
+        for index in range(0, len(self.files), step):
+            yield Frame(index, index / self.fps, frame_dir.read_image(self.files[index], target))
+            report.frames += 1
+
+    def probe(self) -> VideoInfo:
+        return frame_dir.probe_dir(self.path, fps=self.fps)
+
+
+def frame_folder(source: str | int | os.PathLike, fps: float = 25.0) -> FrameFolder | None:
+    """`source` as a FrameFolder when it is a folder; None for a video file, URL or webcam index.
+    The one place a frame folder is told apart from a video: every reader asks here."""
+    if isinstance(source, int) or not Path(str(source)).is_dir():
+        return None
+    return FrameFolder(source, fps)
+
+
 def count_frames(path: str | os.PathLike) -> int:
     """Exact number of frames (frames a full decode outputs, in display order); cached per file."""
-    path = Path(path)
-    if path.is_dir():
-        return len(frame_dir.list_frames(path))
-    return len(frame_table(path))
+    folder = frame_folder(path)
+    return len(folder if folder is not None else frame_table(path))
 
 
 def frame_times(path: str | os.PathLike, fps: float = 25.0) -> np.ndarray:
@@ -343,10 +396,8 @@ def frame_times(path: str | os.PathLike, fps: float = 25.0) -> np.ndarray:
 
     The real timestamps, so variable frame rates are what they are. Frame folders store no
     times: frame k is at k / `fps` there."""
-    path = Path(path)
-    if path.is_dir():
-        return np.arange(len(frame_dir.list_frames(path))) / fps
-    return frame_table(path).times
+    folder = frame_folder(path, fps)
+    return (folder if folder is not None else frame_table(path)).times
 
 
 def frames_at(times: np.ndarray, t: float | np.ndarray) -> int | np.ndarray:
@@ -376,8 +427,9 @@ def read_clip(path: str | os.PathLike, indices: Sequence[int], size: Size = None
     of range, or a read where no wanted frame decodes."""
     path = Path(path)
     indices = [int(i) for i in indices]
-    if path.is_dir():
-        return Clip(_read_dir(path, indices, size, clamp), np.zeros(len(indices), dtype=bool))
+    folder = frame_folder(path)
+    if folder is not None:
+        return folder.read(indices, size, clamp)
     table = frame_table(path)
     if clamp:
         indices = [min(i, len(table) - 1) for i in indices]
@@ -414,23 +466,6 @@ def read_frames(path: str | os.PathLike, indices: Sequence[int], size: Size = No
     if clip.damaged.any():
         _warn_once(path, "damaged frames (corrupt data): each holds the nearest decoded frame")
     return clip.frames
-
-
-def _read_dir(path: Path, indices: list[int], size: Size, clamp: bool) -> np.ndarray:
-    files = frame_dir.list_frames(path)
-    if clamp and files:
-        indices = [min(i, len(files) - 1) for i in indices]
-    wanted = sorted(set(indices))
-    _check_range(path, wanted, len(files))
-    if not wanted:
-        return np.zeros((0, 0, 0, 3), dtype=np.uint8)
-    decoded: dict[int, np.ndarray] = {}
-    first = frame_dir.read_image(files[wanted[0]])  # the first image sets the output size for all
-    target = output_size(*first.shape[:2], size)
-    decoded[wanted[0]] = first if target is None else cv2.resize(first, (target[1], target[0]),
-                                                                  interpolation=cv2.INTER_LINEAR)
-    decoded.update({i: frame_dir.read_image(files[i], target) for i in wanted[1:]})
-    return np.stack([decoded[i] for i in indices])
 
 
 def _check_range(path: Path, wanted: list[int], num_frames: int) -> None:
@@ -604,12 +639,9 @@ def iter_frames(source: str | int | os.PathLike, size: Size = None, step: int = 
     with the frames decoded, damaged and whether the file ends early."""
     report = report if report is not None else DecodeReport()
     report.path = str(source)
-    if not isinstance(source, int) and Path(str(source)).is_dir():
-        files = frame_dir.list_frames(source)
-        report.expected = len(files)
-        for index in range(0, len(files), step):
-            yield Frame(index, index / 25.0, frame_dir.read_image(files[index], _dir_size(files[0], size)))
-            report.frames += 1
+    folder = frame_folder(source)
+    if folder is not None:
+        yield from folder.iter(size, step, report)
         return
     table = None
     if not isinstance(source, int) and "://" not in str(source):
@@ -664,10 +696,3 @@ def iter_frames(source: str | int | os.PathLike, size: Size = None, step: int = 
         report.ends_early = header_duration > 0 and end < header_duration - max(3 * step_s, 0.002 * header_duration)
         report.damaged = errors[0] + corrupt
         report.num_frames = report.frames + errors[0]
-
-
-def _dir_size(first_file: str, size: Size) -> tuple[int, int] | None:
-    if size is None:
-        return None
-    first = frame_dir.read_image(first_file)
-    return output_size(first.shape[0], first.shape[1], size)

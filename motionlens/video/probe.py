@@ -5,12 +5,10 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import replace
-from pathlib import Path
 
 from ..errors import VideoError
-from . import frame_dir
 from .container import VIDEO_EXTENSIONS, VideoInfo, _count_from_sample_table, _rotation, open_video, stream_header  # noqa: F401 (VIDEO_EXTENSIONS, VideoInfo are this module's public names too)
-from .decode import frame_table
+from .decode import frame_folder, frame_table
 
 
 def probe(path: str | os.PathLike, default_fps: float = 25.0, exact: bool = False, rotate: bool = True) -> VideoInfo:
@@ -22,8 +20,9 @@ def probe(path: str | os.PathLike, default_fps: float = 25.0, exact: bool = Fals
     decodes it, for AVIs with B-frames) through the cached `FrameTable`, so `num_frames` is what
     the decoders give, and fills in `vfr` and `ends_early`. With `rotate` (as the decoders do by
     default) width and height are those of the upright picture."""
-    if Path(path).is_dir():
-        return frame_dir.probe_dir(path, fps=default_fps)
+    folder = frame_folder(path, default_fps)
+    if folder is not None:
+        return folder.probe()
     with open_video(path) as (container, stream):
         fps, num_frames, duration, _ = stream_header(container, stream)
         if num_frames <= 0:

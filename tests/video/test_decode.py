@@ -1,7 +1,16 @@
 import numpy as np
 import pytest
 
-from motionlens.video import VideoError, count_frames, iter_frames, read_frames
+from motionlens.video import (
+    VideoError,
+    count_frames,
+    frame_folder,
+    frame_times,
+    iter_frames,
+    probe,
+    read_clip,
+    read_frames,
+)
 from tests.conftest import pattern_frames
 
 CODECS = [("a.mp4", None), ("b.avi", "xvid"), ("c.avi", "divx"), ("d.avi", "mjpeg"), ("e.webm", None)]
@@ -75,3 +84,24 @@ def test_clamp_reads_past_an_estimated_end_as_the_last_frame(make_video):
     np.testing.assert_array_equal(got, full[[19, 19, 19]])
     with pytest.raises(VideoError, match="out of range"):
         read_frames(path, [20])
+
+
+def test_frame_folders_are_told_apart_in_one_place_and_read_like_files(tmp_path, make_video):
+    import cv2
+
+    frames = pattern_frames(12)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, f in enumerate(frames, start=1):
+        cv2.imwrite(str(folder / f"img_{i:05d}.png"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    video = make_video("v.mp4", num_frames=12)
+    assert frame_folder(video) is None and frame_folder(0) is None and frame_folder("rtsp://cam/live") is None
+    assert len(frame_folder(folder)) == count_frames(folder) == 12
+    np.testing.assert_allclose(frame_times(folder, fps=10.0), np.arange(12) / 10.0)
+    info = probe(folder, default_fps=10.0)
+    assert (info.num_frames, info.fps, info.duration, info.height, info.width) == (12, 10.0, 1.2, 48, 64)
+    streamed = list(iter_frames(folder, size=24, step=5))  # times at 25 fps: folders store no rate
+    assert [(f.index, f.time, f.image.shape) for f in streamed] == [(i, i / 25.0, (24, 32, 3)) for i in (0, 5, 10)]
+    clip = read_clip(folder, [11, 30], clamp=True)
+    np.testing.assert_array_equal(clip.frames, frames[[11, 11]])
+    assert not clip.damaged.any()
