@@ -197,7 +197,10 @@ def load_predictor(model: str | os.PathLike | nn.Module, pretrained: str | None 
     elif _is_checkpoint(model):
         if pretrained:
             raise MotionlensError(f"{model} is a run or checkpoint: --pretrained applies to model names only")
-        net, cfg_pipe, names = _from_checkpoint(model)
+        from ..training.runs import load_run
+
+        run = load_run(model)
+        net, cfg_pipe, names = run.model, run.pipeline, run.classes
     else:
         from ..models import create_model
 
@@ -230,18 +233,6 @@ def pipeline_from_cfg(cfg) -> Pipeline:
 def _is_checkpoint(model: str | os.PathLike) -> bool:
     path = Path(model)
     return path.exists() or path.suffix in (".pt", ".pth") or os.sep in str(model)
-
-
-def _from_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, Pipeline, list[str]]:
-    from ..training.checkpoint import load_checkpoint, resolve_checkpoint, restore_model
-
-    ckpt = resolve_checkpoint(path)
-    state = load_checkpoint(ckpt)
-    try:
-        net = restore_model(state)
-    except MotionlensError as err:
-        raise MotionlensError(f"{ckpt}: {err}; for a plain state_dict pass a model name and --pretrained {ckpt}") from None
-    return net, Pipeline.from_dict(state["pipeline"]), list(state["classes"])
 
 
 def _num_outputs(model: nn.Module) -> int | None:
