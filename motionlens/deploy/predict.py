@@ -36,7 +36,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..data.pipeline import Pipeline, eval_transform
+from ..data.pipeline import Pipeline, as_pipeline, eval_transform
 from ..data.samplers import clip_offsets, source_step
 from ..device import parse_device
 from ..errors import MotionlensError
@@ -179,7 +179,7 @@ def load_predictor(model: str | os.PathLike | nn.Module, pretrained: str | None 
     if isinstance(model, nn.Module):
         net, cfg_pipe, names = model, None, None
         if hasattr(model, "cfg"):
-            cfg_pipe, names = pipeline_from_cfg(model.cfg), list(model.cfg.label_names)
+            cfg_pipe, names = as_pipeline(model.cfg), list(model.cfg.label_names)
     elif _is_checkpoint(model):
         if pretrained:
             raise MotionlensError(f"{model} is a run or checkpoint: --pretrained applies to model names only")
@@ -191,7 +191,7 @@ def load_predictor(model: str | os.PathLike | nn.Module, pretrained: str | None 
         from ..models import create_model
 
         net = create_model(str(model), pretrained=pretrained or None)
-        cfg_pipe, names = pipeline_from_cfg(net.cfg), list(net.cfg.label_names)
+        cfg_pipe, names = as_pipeline(net.cfg), list(net.cfg.label_names)
     pipe = Pipeline.from_dict(pipeline) if isinstance(pipeline, dict) else pipeline or cfg_pipe
     if pipe is None:
         raise MotionlensError("this model has no cfg: pass pipeline=Pipeline(...) (clip geometry and normalisation)")
@@ -206,14 +206,6 @@ def load_predictor(model: str | os.PathLike | nn.Module, pretrained: str | None 
     if num_classes is not None and len(names) != num_classes:
         raise MotionlensError(f"{len(names)} class names for a model with {num_classes} outputs")
     return Predictor(net, pipe, names, parse_device(device), fast=fast)
-
-
-def pipeline_from_cfg(cfg) -> Pipeline:
-    """Eval pipeline of a model's ModelCfg: its weights' whole input contract, as training resolves it."""
-    from ..config import DataConfig
-    from ..data.pipeline import resolve_pipeline
-
-    return resolve_pipeline(DataConfig(), cfg)
 
 
 def _is_checkpoint(model: str | os.PathLike) -> bool:
