@@ -1,7 +1,8 @@
 """Milliseconds per clip on this CPU for each model at its default input (batch 1).
 
 Compares eager PyTorch with the inference paths of ``motionlens.models.inference``:
-``channels_last_3d`` memory format and frozen TorchScript (trace + freeze + optimize). The paths
+``channels_last_3d`` memory format, and frozen TorchScript in that format (trace + freeze), the
+fast path ``motionlens predict`` and ``watch`` run by default. The paths
 are timed round-robin, one call each per round, so load from other processes hits them alike;
 the figure is the median over rounds. bf16 autocast is not tried: on this CPU it is ~400x slower.
 

@@ -2,11 +2,11 @@
 
 RTF = video duration / processing time (decode + transform + model), so above 1x is faster than
 real time. Windows are one clip span apart (no overlap), each path scores the same video:
-eager PyTorch, and the fast path predict uses by default (channels_last_3d, traced and frozen;
-its one-off tracing is paid in a warm-up, outside the timing). The baseline is decoding alone at
-the model's resize, the ceiling for any model. The paths run in turn for each repeat and the
-best time is kept, so load from other processes hits them alike. bf16 autocast is not tried: on
-this CPU it is ~400x slower.
+eager PyTorch, and the fast path predict uses by default (`models.inference.optimize_for_inference`:
+channels_last_3d, traced and frozen; its one-off tracing is paid in a warm-up, outside the
+timing). The baseline is decoding alone at the model's resize, the ceiling for any model. The
+paths run in turn for each repeat and the best time is kept, so load from other processes hits
+them alike. bf16 autocast is not tried: on this CPU it is ~400x slower.
 
     python benchmarks/realtime.py --models x3d_xs,cnn3d_small,r3d_18 --seconds 12
 """

@@ -212,7 +212,8 @@ def clip_input(video: str | os.PathLike, cfg_or_model, start_sec: float = 0.0) -
 
 
 def as_pipeline(cfg_or_model) -> Pipeline:
-    """A Pipeline from a Pipeline, a ModelCfg, a model with a `cfg`, or a model name."""
+    """A Pipeline from a Pipeline, a ModelCfg, a model with a `cfg`, or a model name: the eval
+    pipeline of the weights' whole input contract, as training resolves it with no data.* set."""
     from ..models import get_model_cfg
 
     if isinstance(cfg_or_model, Pipeline):

@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-import warnings
 from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,10 +36,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..data.pipeline import Pipeline, eval_transform
+from ..data.pipeline import Pipeline, as_pipeline, eval_transform
 from ..data.samplers import clip_offsets, source_step
 from ..device import parse_device
 from ..errors import MotionlensError
+from ..models.inference import optimize_for_inference
 from .events import events as find_events
 from .events import smooth_scores
 
@@ -118,8 +118,9 @@ def tile_segments(starts: Sequence[int], ends: Sequence[int], num_frames: int) -
 class Predictor:
     """A model in eval mode with what it needs to score clips: its pipeline and class names.
 
-    `fast=True` runs a frozen TorchScript trace in channels_last_3d memory format, which is
-    faster on CPU for most models (see benchmarks/realtime.py); the outputs are the same."""
+    `fast=True` runs a frozen TorchScript trace in channels_last_3d memory format
+    (`models.inference.optimize_for_inference`), which is faster on CPU for most models (see
+    benchmarks/realtime.py and benchmarks/models.py); the outputs are the same."""
 
     model: nn.Module
     pipeline: Pipeline
@@ -145,9 +146,13 @@ class Predictor:
         """`(B, K)` float logits for a batch of uint8 `(T, H, W, C)` windows."""
         x = self.clips(frames).to(self.device)  # (B, C, T, S, S)
         if self.fast:
-            x = x.contiguous(memory_format=torch.channels_last_3d)
             if self._runner is None:
-                self._runner = optimize(self.model, x)
+                try:
+                    self._runner = optimize_for_inference(self.model, x, "torchscript")
+                except Exception as err:  # tracing fails in many ways (data-dependent control flow, ...)
+                    reason = (str(err).splitlines() or [type(err).__name__])[0]
+                    log.warning("tracing %s failed (%s); running it eagerly", type(self.model).__name__, reason)
+                    self._runner = self.model
             return self._runner(x).float().cpu()
         return self.model(x).float().cpu()
 
@@ -159,25 +164,6 @@ class Predictor:
         """Run a blank batch, so tracing and first-call costs are paid before timing matters."""
         size = self.pipeline.crop_size
         self.logits([np.zeros((self.pipeline.clip_len, size, size, 3), dtype=np.uint8)] * batch_size)
-
-
-def optimize(model: nn.Module, example: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The model traced on `example`, frozen (BN folded into convs) and in channels_last_3d.
-
-    torch 2.13 marks torch.jit deprecated in favour of torch.compile, which needs a C++ toolchain
-    and a long first compile; the trace is kept while it works, and the eager model is the
-    fallback for a model that cannot be traced."""
-    model = model.to(memory_format=torch.channels_last_3d)
-    try:
-        with warnings.catch_warnings(), torch.inference_mode():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            traced = torch.jit.freeze(torch.jit.trace(model, example, check_trace=False))
-            traced(example)  # the first calls specialise the graph; pay for them here
-            traced(example)
-        return traced
-    except Exception as err:  # tracing fails in many ways (data-dependent control flow, ...)
-        log.warning("tracing %s failed (%s); running it eagerly", type(model).__name__, str(err).splitlines()[0])
-        return model
 
 
 def load_predictor(model: str | os.PathLike | nn.Module, pretrained: str | None = None,
@@ -193,16 +179,19 @@ def load_predictor(model: str | os.PathLike | nn.Module, pretrained: str | None 
     if isinstance(model, nn.Module):
         net, cfg_pipe, names = model, None, None
         if hasattr(model, "cfg"):
-            cfg_pipe, names = pipeline_from_cfg(model.cfg), list(model.cfg.label_names)
+            cfg_pipe, names = as_pipeline(model.cfg), list(model.cfg.label_names)
     elif _is_checkpoint(model):
         if pretrained:
             raise MotionlensError(f"{model} is a run or checkpoint: --pretrained applies to model names only")
-        net, cfg_pipe, names = _from_checkpoint(model)
+        from ..training.runs import load_run
+
+        run = load_run(model)
+        net, cfg_pipe, names = run.model, run.pipeline, run.classes
     else:
         from ..models import create_model
 
         net = create_model(str(model), pretrained=pretrained or None)
-        cfg_pipe, names = pipeline_from_cfg(net.cfg), list(net.cfg.label_names)
+        cfg_pipe, names = as_pipeline(net.cfg), list(net.cfg.label_names)
     pipe = Pipeline.from_dict(pipeline) if isinstance(pipeline, dict) else pipeline or cfg_pipe
     if pipe is None:
         raise MotionlensError("this model has no cfg: pass pipeline=Pipeline(...) (clip geometry and normalisation)")
@@ -219,29 +208,9 @@ def load_predictor(model: str | os.PathLike | nn.Module, pretrained: str | None 
     return Predictor(net, pipe, names, parse_device(device), fast=fast)
 
 
-def pipeline_from_cfg(cfg) -> Pipeline:
-    """Eval pipeline of a model's ModelCfg: its weights' whole input contract, as training resolves it."""
-    from ..config import DataConfig
-    from ..data.pipeline import resolve_pipeline
-
-    return resolve_pipeline(DataConfig(), cfg)
-
-
 def _is_checkpoint(model: str | os.PathLike) -> bool:
     path = Path(model)
     return path.exists() or path.suffix in (".pt", ".pth") or os.sep in str(model)
-
-
-def _from_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, Pipeline, list[str]]:
-    from ..training.checkpoint import load_checkpoint, resolve_checkpoint, restore_model
-
-    ckpt = resolve_checkpoint(path)
-    state = load_checkpoint(ckpt)
-    try:
-        net = restore_model(state)
-    except MotionlensError as err:
-        raise MotionlensError(f"{ckpt}: {err}; for a plain state_dict pass a model name and --pretrained {ckpt}") from None
-    return net, Pipeline.from_dict(state["pipeline"]), list(state["classes"])
 
 
 def _num_outputs(model: nn.Module) -> int | None:

@@ -211,10 +211,10 @@ def load_hara_checkpoint(
     ``model``. Without ``model``, the shortcut type is read from the keys (only shortcut B has
     ``downsample`` weights) unless ``shortcut_type`` is given.
     """
-    from .weights import extract_state_dict, head_num_classes, load_checkpoint, load_weights
+    from .weights import extract_state_dict, head_num_classes, load_weights, read_torch_file
 
     source = "checkpoint" if isinstance(path_or_dict, Mapping) else str(path_or_dict)
-    checkpoint = path_or_dict if isinstance(path_or_dict, Mapping) else load_checkpoint(path_or_dict)
+    checkpoint = path_or_dict if isinstance(path_or_dict, Mapping) else read_torch_file(path_or_dict)
     arch = checkpoint.get("arch") if isinstance(checkpoint, Mapping) else None
     arch = arch if isinstance(arch, str) else None
     state_dict = extract_state_dict(checkpoint, source=source)

@@ -33,36 +33,42 @@ class LoadResult(NamedTuple):
     head_reset: bool  # the file's classifier had another class count; a fresh head was kept
 
 
-def load_checkpoint(path: str | Path) -> object:
-    """Read a ``.pth``/``.pt``/``.safetensors`` file as saved, with readable errors.
+def read_torch_file(path: str | Path, kind: str = "weights file") -> object:
+    """Read a ``.pth``/``.pt``/``.safetensors`` file as saved, with one-line errors naming it.
 
-    Pickled files are always read with ``weights_only=True``: a checkpoint cannot run code.
+    The one reader of model files: training checkpoints (``training.checkpoint``) and weights
+    alike. Pickled files are always read with ``weights_only=True``: a file cannot run code.
+    ``kind`` names the file in the not-found error ("weights file", "checkpoint").
     """
     path = Path(path).expanduser()
     if not path.is_file():
-        raise MotionlensError(f"weights file not found: {path}")
+        raise MotionlensError(f"{kind} not found: {path}")
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
         try:
             return load_file(str(path), device="cpu")
         except Exception as err:  # safetensors raises its own SafetensorError
-            raise MotionlensError(f"{path}: not a readable safetensors file ({err})") from None
+            raise MotionlensError(f"{path}: not a readable safetensors file ({_first_line(err)})") from None
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        reason = str(err).strip().splitlines()[0]
         raise MotionlensError(
-            f"{path}: refused to unpickle it safely ({reason}); re-save just its weights with "
+            f"{path}: refused to unpickle it safely ({_first_line(err)}); re-save just its weights with "
             f"torch.save(model.state_dict(), path) and load that"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as err:
-        raise MotionlensError(f"{path}: not a PyTorch checkpoint ({str(err).splitlines()[0]})") from None
+    except Exception as err:  # truncation, a zip that is not a checkpoint, I/O errors
+        raise MotionlensError(f"{path}: not a readable PyTorch file ({type(err).__name__}: {_first_line(err)})") from None
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
 
 
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a weights file and return its unwrapped ``state_dict`` (see :func:`extract_state_dict`)."""
-    return extract_state_dict(load_checkpoint(path), source=str(path))
+    return extract_state_dict(read_torch_file(path), source=str(path))
 
 
 def extract_state_dict(obj: object, source: str = "checkpoint") -> dict[str, torch.Tensor]:
@@ -141,7 +147,7 @@ def resolve_weights(name: str, pretrained: str | Path | bool) -> tuple[ModelCfg 
         return cfg, load_state_dict_file(cached_weights_file(cfg))
     path = Path(pretrained).expanduser()
     if path.is_file():
-        obj = load_checkpoint(path)
+        obj = read_torch_file(path)
         return _carried_contract(name, obj, path), extract_state_dict(obj, source=str(path))
     tags = ", ".join(weights) or "none"
     raise MotionlensError(

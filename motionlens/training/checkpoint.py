@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from ..errors import MotionlensError, TaskFailed
+from ..models.weights import read_torch_file
 
 # Seconds to sleep on every write while saving: a test hook that widens the window in which a
 # kill lands mid-write (tests/training/test_checkpoint_faults.py). Unset in normal use.
@@ -87,14 +88,11 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+def read_training_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """The dict `save_checkpoint` wrote (a "model" state_dict and whatever else training stored),
+    read by the one file reader (`models.weights.read_torch_file`). Errors are one line."""
     path = Path(path)
-    if not path.is_file():
-        raise MotionlensError(f"checkpoint not found: {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # pickle errors, truncation, a non-checkpoint file
-        raise MotionlensError(f"{path}: not a readable checkpoint ({type(err).__name__}: {str(err).splitlines()[0]})") from None
+    state = read_torch_file(path, kind="checkpoint")
     if not isinstance(state, dict) or "model" not in state:
         raise MotionlensError(f"{path}: not a motionlens checkpoint (no 'model' entry)")
     return state

@@ -32,7 +32,7 @@ def init_distributed(device: str = "auto") -> DistInfo:
     if world_size <= 1:
         return DistInfo()
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = torch.cuda.is_available() and device != "cpu"
+    use_cuda = parse_device(device).type == "cuda"  # not "any device but cpu": mps has no nccl
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if use_cuda else "gloo")
     if use_cuda:
@@ -41,6 +41,7 @@ def init_distributed(device: str = "auto") -> DistInfo:
 
 
 def pick_device(device: str, info: DistInfo) -> torch.device:
+    """`parse_device`, and under DDP a bare `cuda`/`auto` is this process's GPU (`cuda:LOCAL_RANK`)."""
     dev = parse_device(device)
     if dev.type == "cuda" and dev.index is None and info.enabled:
         return torch.device("cuda", info.local_rank)

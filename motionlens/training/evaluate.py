@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from ..device import autocast_context
 from ..errors import MotionlensError
 from .metrics import summarize
+from .runs import Run, load_run
 
 
 @torch.no_grad()
@@ -61,57 +59,19 @@ def headline(metrics: dict) -> dict:
     return {k: metrics[k] for k in keys}
 
 
-@dataclass
-class Stream:
-    """One trained run, ready to evaluate: its checkpoint, config, model and pipeline."""
-
-    path: Path
-    state: dict
-    cfg: Any  # TrainConfig, with the caller's overrides
-    model: nn.Module
-    pipe: Any  # Pipeline
-
-    @property
-    def classes(self) -> list[str]:
-        return list(self.state["classes"])
-
-
-def load_stream(run_or_checkpoint: str | Path, data: str | None = None, annotations: str | None = None,
-                flow_root: str | Path | None = None, batch_size: int | None = None,
-                num_workers: int | None = None) -> Stream:
-    """A run folder or checkpoint as a Stream; `data`, `flow_root` etc. override what it trained with."""
-    from .. import config as config_mod
-    from ..config import TrainConfig
-    from ..data.pipeline import Pipeline
-    from .checkpoint import load_checkpoint, resolve_checkpoint, restore_model
-
-    path = resolve_checkpoint(run_or_checkpoint)
-    state = load_checkpoint(path)
-    cfg = config_mod.from_dict(TrainConfig, state["config"])
-    updates: dict = {}
-    if data:
-        updates.update(data=data, annotations=annotations)
-    for key, value in (("flow_root", str(flow_root) if flow_root else None), ("batch_size", batch_size),
-                       ("num_workers", num_workers)):
-        if value is not None:
-            updates[key] = value
-    cfg = config_mod.merge(cfg, {"data": updates})
-    return Stream(path, state, cfg, restore_model(state), Pipeline.from_dict(state["pipeline"]))
-
-
-def predict_videos(stream: Stream, index, device, num_clips: int | None = None, num_crops: int | None = None,
+def predict_videos(run: Run, index, device, num_clips: int | None = None, num_crops: int | None = None,
                    show_progress: bool = True, label: str = "") -> dict:
-    """Clip scores of `stream` on every video of `index` and their video-level summary (`metrics.summarize`)."""
+    """Clip scores of `run` on every video of `index` and their video-level summary (`metrics.summarize`)."""
     from ..data.pipeline import make_dataset, make_loader
     from ..progress import progress_bar
 
-    data = stream.cfg.data
-    dataset = make_dataset(index, stream.pipe, train=False, data=data, num_clips=num_clips, num_crops=num_crops)
-    loader = make_loader(dataset, data.batch_size, False, data.num_workers, stream.cfg.seed, 0)
-    stream.model.to(device)
+    data = run.config.data
+    dataset = make_dataset(index, run.pipeline, train=False, data=data, num_clips=num_clips, num_crops=num_crops)
+    loader = make_loader(dataset, data.batch_size, False, data.num_workers, run.config.seed, 0)
+    run.model.to(device)
     with progress_bar(len(loader), label or "evaluating", enabled=show_progress, unit="batch") as advance:
-        out = predict_clips(stream.model, loader, device, advance)
-    return summarize(out["probs"], out["labels"], out["videos"], len(stream.classes))
+        out = predict_clips(run.model, loader, device, advance)
+    return summarize(out["probs"], out["labels"], out["videos"], len(run.classes))
 
 
 def eval_protocol(pipe, data, num_clips: int | None = None, num_crops: int | None = None) -> str:
@@ -141,11 +101,10 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None, out_dir: str |
     from ..data.pipeline import load_index
     from ..report.html import write_report
     from ..report.plots import plot_confusion
-    from .checkpoint import describe_checkpoint
     from .distributed import DistInfo, pick_device
 
-    stream = load_stream(checkpoint, data, annotations, batch_size=batch_size, num_workers=num_workers)
-    cfg, classes, ckpt_path = stream.cfg, stream.classes, stream.path
+    run = load_run(checkpoint, data=data, annotations=annotations, batch_size=batch_size, num_workers=num_workers)
+    cfg, classes, ckpt_path = run.config, run.classes, run.checkpoint
     index = load_index(cfg.data, show_progress=show_progress)
     if index.classes != classes:
         raise MotionlensError(f"the checkpoint has {len(classes)} classes but {cfg.data.data} has "
@@ -155,7 +114,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None, out_dir: str |
     if len(subset) == 0:
         raise MotionlensError(f"split '{split}' of {cfg.data.data} has no videos")
     num_clips, num_crops = num_clips or cfg.data.eval_clips, num_crops or cfg.data.eval_crops
-    metrics = predict_videos(stream, subset, pick_device(device, DistInfo()), num_clips, num_crops, show_progress,
+    metrics = predict_videos(run, subset, pick_device(device, DistInfo()), num_clips, num_crops, show_progress,
                              f"evaluating {split}")
     if metrics["num_videos"] == 0:
         raise MotionlensError(f"split '{split}' of {cfg.data.data} has no labelled videos to score "
@@ -164,8 +123,8 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None, out_dir: str |
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = {**headline(metrics), "split": split, "checkpoint": str(ckpt_path),
-              "checkpoint_note": describe_checkpoint(ckpt_path, stream.state),
-              "protocol": eval_protocol(stream.pipe, cfg.data, num_clips, num_crops),
+              "checkpoint_note": run.note,
+              "protocol": eval_protocol(run.pipeline, cfg.data, num_clips, num_crops),
               "num_unlabeled": metrics["num_unlabeled"],
               "clips_per_video": metrics["num_clips"] // max(metrics["num_videos"] * num_crops, 1),
               "crops_per_clip": num_crops,

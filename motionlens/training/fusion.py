@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MotionlensError
-from .evaluate import default_split, load_stream, predict_videos
+from .evaluate import default_split, predict_videos
+from .runs import load_run
 
 log = logging.getLogger(__name__)
 
@@ -93,21 +94,22 @@ def evaluate_fusion(rgb_run: str | Path, flow_run: str | Path, data: str | None 
     from ..data.pipeline import load_index
     from .distributed import DistInfo, pick_device
 
-    spatial = load_stream(rgb_run, data, annotations, None, batch_size, num_workers)
+    spatial = load_run(rgb_run, data=data, annotations=annotations, batch_size=batch_size, num_workers=num_workers)
     # The flow run reads the RGB run's dataset (and index), so both score the same videos.
-    same_data = (data, annotations) if data else (spatial.cfg.data.data, spatial.cfg.data.annotations)
-    temporal = load_stream(flow_run, *same_data, flow_root, batch_size, num_workers)
+    rgb_data = spatial.config.data
+    temporal = load_run(flow_run, data=rgb_data.data, annotations=rgb_data.annotations, flow_root=flow_root,
+                        batch_size=batch_size, num_workers=num_workers)
     if spatial.classes != temporal.classes:
         raise MotionlensError(f"the runs were trained on different classes ({len(spatial.classes)} vs "
                               f"{len(temporal.classes)}: {spatial.classes[:3]}... vs {temporal.classes[:3]}...)")
     classes = spatial.classes
-    index = load_index(spatial.cfg.data, show_progress=show_progress)
+    index = load_index(spatial.config.data, show_progress=show_progress)
     if index.classes != classes:
-        raise MotionlensError(f"the runs have {len(classes)} classes but {spatial.cfg.data.data} has "
+        raise MotionlensError(f"the runs have {len(classes)} classes but {spatial.config.data.data} has "
                               f"{len(index.classes)}; they must match")
     split = split or default_split(index)
     if not len(index.subset(split)) or not len(index.subset("val")):
-        raise MotionlensError(f"split '{split}' or 'val' of {spatial.cfg.data.data} has no videos")
+        raise MotionlensError(f"split '{split}' or 'val' of {spatial.config.data.data} has no videos")
     dev = pick_device(device, DistInfo())
 
     scores = {}
@@ -136,8 +138,8 @@ def evaluate_fusion(rgb_run: str | Path, flow_run: str | Path, data: str | None 
                       "temporal_only": int((~right_s & right_t).sum()), "both_wrong": int((~right_s & ~right_t).sum())},
         "per_class_accuracy": {c: {n: rows[n]["per_class_accuracy"][i] for n in ("spatial", "temporal", "fused")}
                                for i, c in enumerate(classes)},
-        "runs": {"spatial": str(spatial.path), "temporal": str(temporal.path)},
-        "flow_root": temporal.cfg.data.flow_root,
+        "runs": {"spatial": str(spatial.checkpoint), "temporal": str(temporal.checkpoint)},
+        "flow_root": temporal.config.data.flow_root,
         "skipped_videos": int(len(index.subset(split)) - len(ids)),
     }
     if out_dir is not None:
@@ -190,7 +192,7 @@ def load_twostream(rgb_run: str | Path, flow_run: str | Path, weight: float = 0.
     from ..models.cfg import for_model
     from ..models.twostream import TwoStream
 
-    spatial, temporal = load_stream(rgb_run), load_stream(flow_run)
+    spatial, temporal = load_run(rgb_run), load_run(flow_run)
     if spatial.classes != temporal.classes:
         raise MotionlensError("the runs were trained on different classes")
     model = TwoStream(spatial.model, temporal.model, weight)
@@ -198,10 +200,10 @@ def load_twostream(rgb_run: str | Path, flow_run: str | Path, weight: float = 0.
     model.cfg = for_model(get_model_cfg("twostream"), model.num_classes, model.in_chans)
     # One transform feeds both streams: the temporal run's timing and resize numerics win.
     differ = [k for k in ("target_fps", "clip_seconds", "interpolation", "antialias", "round_resized", "channel_order")
-              if getattr(spatial.pipe, k) != getattr(temporal.pipe, k)]
+              if getattr(spatial.pipeline, k) != getattr(temporal.pipeline, k)]
     if differ:
         log.warning("the RGB run was trained with other %s than the flow run; the two-stream model uses the flow "
-                    "run's (%s)", ", ".join(differ), ", ".join(f"{k}={getattr(temporal.pipe, k)}" for k in differ))
-    pipe = replace(temporal.pipe, mean=tuple(spatial.pipe.mean) + tuple(temporal.pipe.mean),
-                   std=tuple(spatial.pipe.std) + tuple(temporal.pipe.std), modality="rgb+flow")
+                    "run's (%s)", ", ".join(differ), ", ".join(f"{k}={getattr(temporal.pipeline, k)}" for k in differ))
+    pipe = replace(temporal.pipeline, mean=tuple(spatial.pipeline.mean) + tuple(temporal.pipeline.mean),
+                   std=tuple(spatial.pipeline.std) + tuple(temporal.pipeline.std), modality="rgb+flow")
     return model.eval(), pipe

@@ -34,8 +34,8 @@ from ..errors import ConfigError, MotionlensError
 from ..progress import console, progress_bar
 from . import distributed
 from .checkpoint import (
-    load_checkpoint,
     prune_epoch_checkpoints,
+    read_training_checkpoint,
     resolve_checkpoint,
     rng_state,
     save_checkpoint,
@@ -244,7 +244,7 @@ def resume_config(resume: str | Path, *updates: dict) -> TrainConfig:
     """The config a run was trained with, with `updates` applied: only what the caller set
     explicitly (e.g. {"epochs": 20} to extend it), never a default, so a resumed run ends where
     the uninterrupted one would."""
-    state = load_checkpoint(resolve_checkpoint(resume, which="last"))
+    state = read_training_checkpoint(resolve_checkpoint(resume, which="last"))
     saved = config_mod.from_dict(TrainConfig, state["config"])
     merged: dict = {}
     for update in updates:
@@ -258,7 +258,7 @@ def fit(cfg: TrainConfig | None, resume: str | Path | None = None, show_progress
     state = None
     if resume is not None:
         ckpt_path = resolve_checkpoint(resume, which="last")
-        state = load_checkpoint(ckpt_path)
+        state = read_training_checkpoint(ckpt_path)
         cfg = cfg if cfg is not None else config_mod.from_dict(TrainConfig, state["config"])
         run_dir = ckpt_path.parent.parent
         if state.get("epoch", 0) >= cfg.epochs:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from motionlens.dataprep.synth import synthesize
-from motionlens.training.checkpoint import WRITE_DELAY_ENV, load_checkpoint
+from motionlens.training.checkpoint import WRITE_DELAY_ENV, read_training_checkpoint
 
 FORK_TRAINER = str(Path(__file__).with_name("_fork_trainer.py"))
 TINY = ["--model", "cnn3d_small", "--clip-len", "4", "--batch-size", "4", "--workers", "0", "--max-steps", "1",
@@ -91,7 +91,7 @@ def test_sigkill_at_random_moments_always_resumes_from_an_intact_checkpoint(data
     epochs_seen, pid = [], None
     try:
         for attempt in range(20):
-            started_from = load_checkpoint(ckpts / "last.pt")["epoch"] if (ckpts / "last.pt").exists() else 0
+            started_from = read_training_checkpoint(ckpts / "last.pt")["epoch"] if (ckpts / "last.pt").exists() else 0
             stamp = (ckpts / "last.pt").stat().st_mtime_ns if started_from else None
             pid = trainer.start(resume if started_from else first, log, env)
             hit = False
@@ -111,11 +111,11 @@ def test_sigkill_at_random_moments_always_resumes_from_an_intact_checkpoint(data
             assert status == -signal.SIGKILL, log.read_text()[-2000:]
             kills["mid_write" if hit else "random"] += 1
             if (ckpts / "last.pt").exists():
-                state = load_checkpoint(ckpts / "last.pt")  # intact: loads, and never goes back
+                state = read_training_checkpoint(ckpts / "last.pt")  # intact: loads, and never goes back
                 assert state["epoch"] >= started_from and len(state["history"]) == state["epoch"]
                 epochs_seen.append(state["epoch"])
         # A last resume: it must carry on from the last intact checkpoint, one epoch after it.
-        last = load_checkpoint(ckpts / "last.pt")["epoch"]
+        last = read_training_checkpoint(ckpts / "last.pt")["epoch"]
         stamp = (ckpts / "last.pt").stat().st_mtime_ns
         pid = trainer.start(resume, log, env)
         deadline = time.monotonic() + 60
@@ -128,7 +128,7 @@ def test_sigkill_at_random_moments_always_resumes_from_an_intact_checkpoint(data
         if pid is not None:  # an assertion failed while a child ran
             trainer.stop_child(pid)
             trainer.wait()
-    state = load_checkpoint(ckpts / "last.pt")
+    state = read_training_checkpoint(ckpts / "last.pt")
     assert state["epoch"] >= last + 1 and [row["epoch"] for row in state["history"]] == list(range(1, state["epoch"] + 1))
     log = (tmp_path / "train.log").read_text()
     assert "Traceback" not in log and "error" not in log
@@ -143,7 +143,7 @@ def test_a_full_disk_is_one_line_and_keeps_the_last_checkpoint(dataset, trainer,
     assert trainer.run(args, log) == 0, log.read_text()
     last = tmp_path / "runs" / "r" / "checkpoints" / "last.pt"
     size = last.stat().st_size
-    before = load_checkpoint(last)
+    before = read_training_checkpoint(last)
 
     log.write_text("")
     # In the child only: no file may grow past half a checkpoint (what a writer sees of a full disk).
@@ -154,6 +154,6 @@ def test_a_full_disk_is_one_line_and_keeps_the_last_checkpoint(dataset, trainer,
         f"error: cannot write checkpoint {last}: File too large (disk full or file size limit); "
         "the previous last.pt is intact"]
     assert "Traceback" not in output
-    after = load_checkpoint(last)
+    after = read_training_checkpoint(last)
     assert after["epoch"] == before["epoch"] == 1 and last.stat().st_size == size
     assert not list(last.parent.glob(".*.tmp"))

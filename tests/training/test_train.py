@@ -15,7 +15,7 @@ from motionlens.data.index import VideoIndex, VideoRecord, build_index
 from motionlens.data.samplers import RandomClipSampler
 from motionlens.data.transforms import ClipTransform
 from motionlens.dataprep.synth import synthesize
-from motionlens.training.checkpoint import load_checkpoint
+from motionlens.training.checkpoint import read_training_checkpoint
 from motionlens.training.train import fit
 from tests.conftest import run_cli
 
@@ -46,7 +46,7 @@ def test_cli_train_then_eval_writes_the_run_folder(dataset, tmp_path):
         assert (run / name).is_file(), name
     rows = list(csv.DictReader(open(run / "metrics.csv")))
     assert len(rows) == 1 and float(rows[0]["train_loss"]) > 0 and float(rows[0]["clips_per_s"]) > 0
-    state = load_checkpoint(run / "checkpoints" / "last.pt")
+    state = read_training_checkpoint(run / "checkpoints" / "last.pt")
     assert state["config"]["data"]["clip_len"] == 4 and state["classes"] == build_index(dataset.spec).classes
 
     result = run_cli("eval", run, "--clips", "2", "--crops", "3", "--workers", "0", "--out", tmp_path / "ev")
@@ -82,7 +82,7 @@ def test_resume_through_the_cli_equals_the_uninterrupted_run(dataset, tmp_path):
     shutil.copy(full / "epoch_002.pt", killed / "checkpoints" / "last.pt")
     result = run_cli("train", "--resume", killed)  # no --epochs: the run's own 3, not the default
     assert result.returncode == 0, result.stderr[-2000:]
-    a, b = load_checkpoint(full / "last.pt"), load_checkpoint(killed / "checkpoints" / "last.pt")
+    a, b = read_training_checkpoint(full / "last.pt"), read_training_checkpoint(killed / "checkpoints" / "last.pt")
     assert b["epoch"] == 3 and len(b["history"]) == 3 and b["config"]["epochs"] == 3
     for key, value in a["model"].items():
         assert torch.equal(value, b["model"][key]), key
@@ -90,7 +90,7 @@ def test_resume_through_the_cli_equals_the_uninterrupted_run(dataset, tmp_path):
 
     result = run_cli("train", "--resume", killed, "--epochs", "4")  # asked for explicitly: extends
     assert result.returncode == 0, result.stderr[-2000:]
-    assert load_checkpoint(killed / "checkpoints" / "last.pt")["epoch"] == 4
+    assert read_training_checkpoint(killed / "checkpoints" / "last.pt")["epoch"] == 4
 
 
 def test_lr_schedule_counts_optimizer_steps_not_batches():
@@ -164,8 +164,8 @@ def test_ddp_two_gloo_processes_match_a_single_process_run(dataset, tmp_path):
     # The same global batch (2 ranks x 2) in one process.
     single = fit(config(dataset, tmp_path, "epochs=2", "name=single", "data.batch_size=4", "optim.lr=0.003"),
                  show_progress=False)
-    ddp_state = load_checkpoint(tmp_path / "ddp" / "checkpoints" / "last.pt")
-    one_state = load_checkpoint(single / "checkpoints" / "last.pt")
+    ddp_state = read_training_checkpoint(tmp_path / "ddp" / "checkpoints" / "last.pt")
+    one_state = read_training_checkpoint(single / "checkpoints" / "last.pt")
     assert ddp_state["scheduler"]["last_epoch"] == one_state["scheduler"]["last_epoch"]  # same optimiser steps
     ddp_rows = list(csv.DictReader(open(tmp_path / "ddp" / "metrics.csv")))
     one_rows = list(csv.DictReader(open(single / "metrics.csv")))
@@ -235,6 +235,6 @@ def test_flow_modality_with_a_three_channel_model_trains_on_flow_statistics(data
                      "--batch-size", "4", "--workers", "1", "--modality", "flow", "--flow-root", tmp_path / "flow",
                      "--set", "data.resize=32", "--set", "data.crop_size=28", "--out", tmp_path, "--name", "flow")
     assert result.returncode == 0, result.stderr[-2000:]
-    state = load_checkpoint(tmp_path / "flow" / "checkpoints" / "last.pt")
+    state = read_training_checkpoint(tmp_path / "flow" / "checkpoints" / "last.pt")
     assert tuple(state["pipeline"]["mean"]) == tuple(FLOW_MEAN) and tuple(state["pipeline"]["std"]) == tuple(FLOW_STD)
     assert state["model"]["stem.0.weight"].shape[1] == 2
