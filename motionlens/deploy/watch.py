@@ -1,7 +1,8 @@
 """Live inference on a stream: rolling windows, alert rules, reconnection, bounded lag.
 
-`StreamWatcher` is the core: it consumes `Frame(index, time, image)`s and a clock, scores a
-window every `hop` frames and feeds the scores to the alert rules. Everything that waits or
+`StreamWatcher` is the core: it consumes `Frame(index, time, image)`s and a clock, cuts them
+into the windows of `data.samplers.SlidingWindows` (a window every `window_stride` frames, as
+predict does) and feeds the scores to the alert rules. Everything that waits or
 reads the time goes through `clock` and `sleep`, so tests drive it with fake frames and a fake
 clock and nothing sleeps. `reconnecting_frames` wraps a source that may drop out; `watch` wires
 both to a real source and a Predictor for `motionlens watch`.
@@ -24,7 +25,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..data.samplers import clip_offsets, source_step
+from ..data.samplers import SlidingWindows, clip_offsets, source_step
 from ..errors import MotionlensError, VideoError
 from ..video.decode import Frame
 from .events import EventSink  # noqa: F401  (re-exported: the sink watch writes to)
@@ -123,7 +124,7 @@ class StreamWatcher:
     """Rolling-window inference over a stream of Frames.
 
     score: uint8 `(T, H, W, C)` window -> `(K,)` softmax scores.
-    hop: frames between windows. `rel`: frame offsets of a clip within its window.
+    window_stride: frames between window starts. `rel`: frame offsets of a clip within its window.
     pace: sleep so frames are consumed no faster than their timestamps (a file played live).
     drop: when more than `max_lag` seconds behind the source (wall clock vs frame time; default
       one window's worth, at least 1 s so one slow window is not a reason), skip frames until
@@ -132,14 +133,13 @@ class StreamWatcher:
     on_event: receives every event dict (alerts, windows when `emit_windows`, status)."""
 
     def __init__(self, score: Callable[[np.ndarray], np.ndarray], classes: Sequence[str], rel: Sequence[int],
-                 hop: int, rules: Sequence[AlertRule] = (), on_event: Callable[[dict], None] = lambda e: None,
+                 window_stride: int, rules: Sequence[AlertRule] = (), on_event: Callable[[dict], None] = lambda e: None,
                  clock: Clock = time.monotonic, sleep: Sleep = time.sleep, pace: bool = False, drop: bool = True,
                  fps: float = 25.0, smooth: int = 1, report_every: float = 10.0, emit_windows: bool = False,
                  on_status: Callable[[dict], None] | None = None, max_lag: float | None = None):
         self.score, self.classes = score, list(classes)
-        self.rel = np.asarray(rel, dtype=np.int64)
-        self.need = int(self.rel[-1]) + 1  # frames a window spans
-        self.hop = max(1, int(hop))
+        self.windowing = SlidingWindows(rel, max(1, int(window_stride)))
+        self.need = self.windowing.span  # frames a window spans
         self.tracker = AlertTracker(rules, classes)
         self.on_event, self.on_status = on_event, on_status
         self.clock, self.sleep = clock, sleep
@@ -147,7 +147,6 @@ class StreamWatcher:
         self.max_lag = max_lag if max_lag is not None else max(self.need / fps, 1.0)
         self.smooth = deque(maxlen=max(1, smooth))
         self.report_every, self.emit_windows = report_every, emit_windows
-        self.buffer: deque[Frame] = deque(maxlen=self.need)
         self.frames = self.dropped = self.windows = 0
         self.slept = self.infer_sec = 0.0
         self.alerts: list[dict] = []
@@ -156,7 +155,6 @@ class StreamWatcher:
 
     def run(self, frames: Iterable[Frame]) -> dict:
         """Consume `frames` to the end; returns the summary (also sent as a "summary" event)."""
-        since_window = self.hop  # the first full window is scored at once
         next_report = None
         for frame in frames:
             now = self.clock()
@@ -172,34 +170,31 @@ class StreamWatcher:
                 now = self.clock()
             if self.drop and (now - self.start_wall) - frame.time > self.max_lag:
                 self.dropped += 1  # stale: a newer window's worth is already due
-                self.buffer.clear()
+                self.windowing.restart()
                 continue
-            if self.buffer and frame.time - self.buffer[-1].time > 2.5 / self.fps:
-                self.buffer.clear()  # a gap (reconnection, dropped frames): windows must be contiguous
-            self.buffer.append(frame)
+            if self.windowing.count and frame.time - self.last_time > 2.5 / self.fps:
+                self.windowing.restart()  # a gap (reconnection, dropped frames): windows must be contiguous
             self.frames += 1
             self.last_time = frame.time
-            since_window += 1
-            if len(self.buffer) == self.need and since_window >= self.hop:
-                since_window = 0
-                self._score_window()
+            for window in self.windowing.push(frame):
+                self._score_window(window.frames)
             if now >= next_report:
                 next_report = now + self.report_every
                 self._status("status")
         return self._status("summary")
 
-    def _score_window(self) -> None:
-        clip = np.stack([self.buffer[i].image for i in self.rel])  # (T, H, W, C)
+    def _score_window(self, frames: Sequence[Frame]) -> None:
+        clip = np.stack([f.image for f in frames])  # (T, H, W, C)
         begin = self.clock()
         scores = np.asarray(self.score(clip), dtype=np.float64)
         self.infer_sec += self.clock() - begin
         self.windows += 1
         self.smooth.append(scores)
         scores = np.mean(self.smooth, axis=0)
-        end_time = self.buffer[-1].time
+        end_time = frames[-1].time
         if self.emit_windows:
             best = int(np.argmax(scores))
-            self.on_event({"event": "window", "start_sec": round(self.buffer[0].time, 6),
+            self.on_event({"event": "window", "start_sec": round(frames[0].time, 6),
                            "end_sec": round(end_time, 6), "label": self.classes[best],
                            "score": round(float(scores[best]), 6)})
         for event in self.tracker.update(end_time, scores):
@@ -293,14 +288,14 @@ def source_fps(source: str | int, default: float = 25.0) -> float:
 
 
 def watch(source: str | int, predictor, rules: Sequence[AlertRule] = (), on_event: Callable[[dict], None] = print,
-          hop: int | None = None, realtime: bool | None = None, smooth: int = 1, max_retries: int = 5,
+          window_stride: int | None = None, realtime: bool | None = None, smooth: int = 1, max_retries: int = 5,
           retry_delay: float = 1.0, report_every: float = 10.0, emit_windows: bool = False,
           on_status: Callable[[dict], None] | None = None,
           on_retry: Callable[[int, float, str], None] | None = None,
           on_resume: Callable[[float, int, float], None] | None = None) -> dict:
     """Watch `source` (file, URL or webcam index) with a Predictor; returns the summary.
 
-    `hop`: frames between windows (default: half a window). `realtime`: play a file at its
+    `window_stride`: frames between window starts (default: half a window). `realtime`: play a file at its
     frame rate (default on for files; live sources are paced by nature). `on_retry` and
     `on_resume` see each drop-out of a live source (see `reconnecting_frames`). A summary is
     emitted however it ends: the source's end, giving up on it, or Ctrl-C."""
@@ -325,9 +320,9 @@ def watch(source: str | int, predictor, rules: Sequence[AlertRule] = (), on_even
     frames = reconnecting_frames(open_frames, max_retries=max_retries, retry_delay=retry_delay, live=live,
                                  on_retry=on_retry, on_resume=on_resume)
     watcher = StreamWatcher(lambda clip: predictor([clip])[0], predictor.classes, rel,
-                            hop or max(1, (int(rel[-1]) + 1) // 2), rules, on_event, pace=pace, drop=pace or live,
-                            fps=fps, smooth=smooth, report_every=report_every, emit_windows=emit_windows,
-                            on_status=on_status)
+                            window_stride or max(1, (int(rel[-1]) + 1) // 2), rules, on_event, pace=pace,
+                            drop=pace or live, fps=fps, smooth=smooth, report_every=report_every,
+                            emit_windows=emit_windows, on_status=on_status)
     try:
         return watcher.run(frames)
     except (VideoError, KeyboardInterrupt):

@@ -81,7 +81,7 @@ def test_predict_resumes_by_skipping_finished_videos(archive, tmp_path):
     assert again.stderr.count("| already done |") == 2 and "2 of 3 videos were already done" in again.stderr
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("v[01].json")} == before  # not rewritten
     assert (out / "v2.json").is_file()
-    other = run("predict", root / "run", *videos[:1], "--out", out, "--stride", "3")
+    other = run("predict", root / "run", *videos[:1], "--out", out, "--window-stride", "3")
     assert other.returncode == 2 and "another model, settings or input" in other.stderr
     assert "Traceback" not in other.stderr
 
