@@ -8,9 +8,11 @@ clock and nothing sleeps. `reconnecting_frames` wraps a source that may drop out
 both to a real source and a Predictor for `motionlens watch`.
 
 Timeline: a window's scores are stamped with the time of its last frame (the moment they could
-be known live). A rule `label:threshold:duration` fires once when the label's score has stayed
-at or above the threshold from one window to a window `duration` seconds later, and is re-armed
-only when the score falls below the threshold again.
+be known live), smoothed causally (the mean of the last `smooth` windows: no look-ahead). Alerts
+are the events of `events.EventTracker`, the state machine predict's events use, run causally on
+segments `(t, t)` at those stamps: a rule `label:threshold:duration` fires once when the label's
+score has stayed at or above the threshold from one window to a window `duration` seconds later,
+and is re-armed only when the score falls below the threshold again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator, Sequence
@@ -28,7 +29,7 @@ import numpy as np
 from ..data.samplers import SlidingWindows, clip_offsets, source_step
 from ..errors import MotionlensError, VideoError
 from ..video.decode import Frame
-from .events import EventSink  # noqa: F401  (re-exported: the sink watch writes to)
+from .events import EventSink, EventTracker, MovingAverage  # noqa: F401  (EventSink: re-exported, watch writes to it)
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -78,45 +79,32 @@ class AlertRule:
 
 
 class AlertTracker:
-    """Applies alert rules to a stream of `(time, scores)`; returns alert events as they happen.
-
-    Per rule: `alert` when the score has been >= threshold for the rule's duration (once), then
-    `alert_end` when it falls below; only then can the rule fire again."""
+    """Alert rules over a stream of `(time, scores)`: one `EventTracker` per rule, fed the point
+    segment `(time, time)`. Per rule: `alert` when the score has been >= threshold for the rule's
+    duration (once), then `alert_end` when it falls below; only then can the rule fire again."""
 
     def __init__(self, rules: Sequence[AlertRule], classes: Sequence[str]):
         import difflib
 
         self.rules = list(rules)
-        self.index = []
         for rule in self.rules:
             if rule.label not in classes:
                 close = difflib.get_close_matches(rule.label, list(classes), n=3, cutoff=0.5)
                 hint = (f"did you mean {', '.join(close)}?" if close
                         else f"the model's classes start {', '.join(list(classes)[:5])}")
                 raise MotionlensError(f"alert rule {rule}: the model has no class {rule.label!r}; {hint}")
-            self.index.append(list(classes).index(rule.label))
-        self.since: list[float | None] = [None] * len(self.rules)  # time the score went >= threshold
-        self.fired = [False] * len(self.rules)
-        self.peak = [0.0] * len(self.rules)
+        self.trackers = [EventTracker(classes, rule.threshold, min_duration=rule.min_duration, classes=[rule.label])
+                         for rule in self.rules]
 
     def update(self, time_sec: float, scores: np.ndarray) -> list[dict]:
         out = []
-        for i, (rule, k) in enumerate(zip(self.rules, self.index)):
-            score = float(scores[k])
-            if score >= rule.threshold:
-                if self.since[i] is None:
-                    self.since[i], self.peak[i] = time_sec, score
-                self.peak[i] = max(self.peak[i], score)
-                if not self.fired[i] and time_sec - self.since[i] >= rule.min_duration - 1e-9:
-                    self.fired[i] = True
-                    out.append({"event": "alert", "rule": str(rule), "label": rule.label, "score": round(score, 6),
-                                "start_sec": round(self.since[i], 6), "time_sec": round(time_sec, 6)})
-            elif self.since[i] is not None:
-                if self.fired[i]:
-                    out.append({"event": "alert_end", "rule": str(rule), "label": rule.label,
-                                "start_sec": round(self.since[i], 6), "end_sec": round(time_sec, 6),
-                                "peak_score": round(self.peak[i], 6)})
-                self.since[i], self.fired[i] = None, False
+        for rule, tracker in zip(self.rules, self.trackers):
+            started, ended = tracker.step(time_sec, time_sec, scores)
+            out += [{"event": "alert_end", "rule": str(rule), "label": rule.label,
+                     "start_sec": round(e["start_sec"], 6), "end_sec": round(e["end_sec"], 6),
+                     "peak_score": round(e["peak_score"], 6)} for e in ended]
+            out += [{"event": "alert", "rule": str(rule), "label": rule.label, "score": round(e["score"], 6),
+                     "start_sec": round(e["start_sec"], 6), "time_sec": round(e["time_sec"], 6)} for e in started]
         return out
 
 
@@ -129,7 +117,7 @@ class StreamWatcher:
     drop: when more than `max_lag` seconds behind the source (wall clock vs frame time; default
       one window's worth, at least 1 s so one slow window is not a reason), skip frames until
       caught up, so lag never grows without bound; skipped frames are counted.
-    smooth: causal mean over the last `smooth` windows' scores.
+    smooth: causal mean over the last `smooth` windows' scores (`MovingAverage(smooth, causal=True)`).
     on_event: receives every event dict (alerts, windows when `emit_windows`, status)."""
 
     def __init__(self, score: Callable[[np.ndarray], np.ndarray], classes: Sequence[str], rel: Sequence[int],
@@ -145,7 +133,7 @@ class StreamWatcher:
         self.clock, self.sleep = clock, sleep
         self.pace, self.drop, self.fps = pace, drop, fps
         self.max_lag = max_lag if max_lag is not None else max(self.need / fps, 1.0)
-        self.smooth = deque(maxlen=max(1, smooth))
+        self.smooth = MovingAverage(smooth, causal=True)
         self.report_every, self.emit_windows = report_every, emit_windows
         self.frames = self.dropped = self.windows = 0
         self.slept = self.infer_sec = 0.0
@@ -189,8 +177,7 @@ class StreamWatcher:
         scores = np.asarray(self.score(clip), dtype=np.float64)
         self.infer_sec += self.clock() - begin
         self.windows += 1
-        self.smooth.append(scores)
-        scores = np.mean(self.smooth, axis=0)
+        (scores,) = self.smooth.push(scores)
         end_time = frames[-1].time
         if self.emit_windows:
             best = int(np.argmax(scores))
