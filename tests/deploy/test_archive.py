@@ -116,3 +116,16 @@ def test_ray_flags_are_checked_in_one_line(archive):
     assert proc.returncode == 2 and "put --ray after the videos" in proc.stderr and "Traceback" not in proc.stderr
     proc = run("predict", root / "run", videos[0], "--ray-address", "ray://nowhere:1")
     assert proc.returncode == 2 and "--ray-address needs --ray" in proc.stderr
+
+
+def test_done_markers_from_before_the_window_stride_rename_still_match():
+    """Markers hash the settings; the old key "stride" is kept in the hash so old folders resume."""
+    import hashlib
+
+    from motionlens.deploy.archive import PredictSettings, _fingerprint
+
+    old = {"stride": 8, "batch_size": 8, "top_k": 5, "smooth": 1, "threshold": None, "off_threshold": None,
+           "format": "motionlens", "annotate": False}
+    text = json.dumps({"model": "m", "pipeline": {}, "settings": old}, sort_keys=True)
+    assert _fingerprint("m", {}, PredictSettings(window_stride=8)) == hashlib.sha256(text.encode()).hexdigest()[:16]
+    assert _fingerprint("m", {}, PredictSettings(window_stride=4)) != _fingerprint("m", {}, PredictSettings())

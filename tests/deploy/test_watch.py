@@ -85,10 +85,10 @@ def test_alert_fires_once_per_stretch_in_the_right_interval():
     alerts = [e for e in events if e["event"] == "alert"]
     ends = [e for e in events if e["event"] == "alert_end"]
     assert len(alerts) == 2 and len(ends) == 2
-    window, hop = 8 / FPS, 4 / FPS
+    window, window_stride = 8 / FPS, 4 / FPS
     for alert, end, (a, b) in zip(alerts, ends, [intervals[0], intervals[2]]):
         assert a <= alert["start_sec"] <= a + window  # the first window mostly inside the action
-        assert a + 2.0 <= alert["time_sec"] <= a + 2.0 + window + hop  # fired once 2 s had passed
+        assert a + 2.0 <= alert["time_sec"] <= a + 2.0 + window + window_stride  # fired once 2 s had passed
         assert b <= end["end_sec"] <= b + window  # re-armed when the action stopped
         assert alert["score"] >= 0.8
     assert summary["alerts"] == 2 and summary["dropped_frames"] == 0
