@@ -1,6 +1,6 @@
 """Memory on long inputs: peak RSS of `predict --output-video` and `flow` must not grow with length.
 
-    python benchmarks/long_video.py [--minutes 10,120] [--model cnn3d_small] [--stride 64]
+    python benchmarks/long_video.py [--minutes 10,120] [--model cnn3d_small] [--window-stride 64]
                                     [--flow-method dis] [--flow-format jpeg|video] [--flow-size N]
                                     [--skip predict|flow] [--work DIR]
 
@@ -56,7 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", default="10,120", help="lengths to test, comma-separated")
     parser.add_argument("--model", default="cnn3d_small", help="model for predict (random weights are fine)")
-    parser.add_argument("--stride", type=int, default=64, help="predict: source frames between windows")
+    parser.add_argument("--window-stride", type=int, default=64, help="predict: source frames between window starts")
     parser.add_argument("--flow-method", default="dis", help="farneback | dis | tvl1")
     parser.add_argument("--flow-format", default="jpeg", help="flow storage: jpeg (the default) | video")
     parser.add_argument("--flow-size", type=int, help="flow: resize frames to this short side first (default: as stored)")
@@ -67,7 +67,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     cli = [sys.executable, "-m", "motionlens"]
     commands = {
-        "predict": lambda video, out: cli + ["predict", args.model, str(video), "--stride", str(args.stride),
+        "predict": lambda video, out: cli + ["predict", args.model, str(video),
+                                             "--window-stride", str(args.window_stride),
                                              "--device", "cpu", "--out", str(out / "scores"),
                                              "--output-video", str(out / "annotated.mp4")],
         "flow": lambda video, out: cli + ["flow", f"folder:{video.parent.parent}", "--method", args.flow_method,
@@ -80,7 +81,8 @@ def main() -> None:
         videos = {"10 s (baseline)": base}
         for minutes in map(float, args.minutes.split(",")):
             videos[f"{minutes:g} min"] = make_source(work, minutes * 60, base)
-        print(f"320x240 testsrc H.264 at 25 fps; predict {args.model} --stride {args.stride} --output-video; "
+        print(f"320x240 testsrc H.264 at 25 fps; predict {args.model} --window-stride {args.window_stride} "
+              "--output-video; "
               f"flow --method {args.flow_method} --format {args.flow_format}{f' --size {args.flow_size}' if args.flow_size else ''}; "
               f"{os.cpu_count()} CPUs", flush=True)
         for name, make_argv in commands.items():

@@ -74,7 +74,7 @@ def main() -> None:
             timings: dict[str, list[float]] = {path: [] for path in paths}
             for _ in range(args.repeats):  # interleaved, so a burst of load hits both paths
                 for path, predictor in paths.items():
-                    scores = score_video(predictor, video, stride=span, batch_size=args.batch_size)
+                    scores = score_video(predictor, video, window_stride=span, batch_size=args.batch_size)
                     timings[path].append(scores.seconds)
             windows = len(scores.starts)
             decode = best_seconds(lambda: sum(1 for _ in iter_frames(video, size=pipe.resize)), args.repeats)

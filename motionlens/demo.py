@@ -96,7 +96,7 @@ def run_demo(out: str | Path, videos_per_class: int = 40, epochs: int = DEMO_REC
     on_stage("4/4 annotate a longer video")
     truth = write_long_video(out / "long_video.mp4", LONG_SCHEDULE, size=(height * 2, width * 2), fps=DEMO_FPS, seed=7,
                              object_size=DEMO_OBJECT_SIZE)
-    prediction = predict(out / "long_video.mp4", run_dir, stride=4, smooth=3,
+    prediction = predict(out / "long_video.mp4", run_dir, window_stride=4, smooth=3,
                          output_video=out / "long_video_annotated.mp4")
     agreement = segment_agreement(truth, prediction["segments"], dict(zip(data.classes, data.motions)))
     (out / "long_video.json").write_text(json.dumps(prediction, indent=2))

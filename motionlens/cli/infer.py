@@ -26,6 +26,27 @@ def model_options(fn):
     return fn
 
 
+def window_stride_option(help_text: str):
+    """`--window-stride`, and `--stride`: its old name, hidden, kept working with a one-line notice."""
+
+    def notice(ctx, param, value):
+        if value is not None:
+            click.echo("warning: --stride is deprecated; use --window-stride", err=True)
+        return value
+
+    def decorate(fn):
+        fn = click.option("--stride", "old_stride", type=click.IntRange(1), hidden=True, callback=notice)(fn)
+        return click.option("--window-stride", type=click.IntRange(1), help=help_text)(fn)
+
+    return decorate
+
+
+def _window_stride(window_stride: int | None, old_stride: int | None) -> int | None:
+    if window_stride is not None and old_stride is not None and window_stride != old_stride:
+        raise click.UsageError("--stride is the old name of --window-stride: give one of them")
+    return window_stride if window_stride is not None else old_stride
+
+
 def _warn_untrained(model: str, pretrained: str | None) -> None:
     from ..models import get_weights, list_models
 
@@ -48,7 +69,7 @@ def _output_video_path(output_video: str, stem: str, several: bool) -> Path:
 @click.argument("model_or_run")
 @click.argument("videos", nargs=-1, required=True)
 @model_options
-@click.option("--stride", type=click.IntRange(1), help="source frames between windows (default: half a window)")
+@window_stride_option("source frames between window starts (default: half a window)")
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(1))
 @click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1), help="windows per forward pass")
 @click.option("--out", default="predictions", show_default=True, type=click.Path(), help="folder for the JSON files")
@@ -63,8 +84,8 @@ def _output_video_path(output_video: str, stem: str, several: bool) -> Path:
 @click.option("--workers", type=click.IntRange(1, 1024), default=1, show_default=True,
               help="worker processes, one video each (1: in this process, all cores for the model)")
 @ray_flags
-def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eager, stride, top_k, batch_size, out,
-            fmt, output_video, smooth, threshold, off_threshold, overwrite, workers, ray, ray_address):
+def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eager, window_stride, old_stride, top_k,
+            batch_size, out, fmt, output_video, smooth, threshold, off_threshold, overwrite, workers, ray, ray_address):
     """Recognise actions along whole videos of any length with sliding windows.
 
     MODEL_OR_RUN is a run folder or checkpoint from `motionlens train`, or a model name with
@@ -78,12 +99,14 @@ def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eage
 
     if off_threshold is not None and threshold is None:
         raise click.UsageError("--off-threshold needs --threshold")
+    window_stride = _window_stride(window_stride, old_stride)
     engine, address = engine_of(ray, ray_address)
     _warn_untrained(model_or_run, pretrained)
     predictor = load_predictor(model_or_run, pretrained=pretrained, device=device, clip_len=clip_len,
                                target_fps=target_fps, fast=not eager)
-    settings = PredictSettings(stride=stride, batch_size=batch_size, top_k=top_k, smooth=smooth, threshold=threshold,
-                               off_threshold=off_threshold, format=fmt, annotate=bool(output_video))
+    settings = PredictSettings(window_stride=window_stride, batch_size=batch_size, top_k=top_k, smooth=smooth,
+                               threshold=threshold, off_threshold=off_threshold, format=fmt,
+                               annotate=bool(output_video))
     annotated = [str(_output_video_path(output_video, stem, len(videos) > 1)) if output_video else None
                  for stem in unique_stems(videos)]
     model_id = f"{Path(model_or_run).resolve() if Path(model_or_run).exists() else model_or_run}|{pretrained}"
@@ -126,7 +149,7 @@ def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eage
               help="with --webhook: alerts not yet delivered are kept in this JSON-lines file and sent when the "
                    "endpoint is back (also by the next run)")
 @click.option("--realtime/--no-realtime", default=None, help="play a file at its frame rate (default: on for files)")
-@click.option("--stride", type=click.IntRange(1), help="frames between windows (default: half a window)")
+@window_stride_option("source frames between window starts (default: half a window)")
 @click.option("--smooth", default=1, show_default=True, type=click.IntRange(1), help="mean over the last N windows")
 @click.option("--max-retries", default=5, show_default=True, type=click.IntRange(0),
               help="reconnection attempts in a row before giving up")
@@ -136,7 +159,7 @@ def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eage
               help="seconds between real-time factor reports")
 @click.option("--emit-windows", is_flag=True, help="also emit every window's top label as an event")
 def watch(source, model_or_run, pretrained, clip_len, target_fps, device, eager, alerts, events_file, webhook,
-          spool, realtime, stride, smooth, max_retries, retry_delay, report_every, emit_windows):
+          spool, realtime, window_stride, old_stride, smooth, max_retries, retry_delay, report_every, emit_windows):
     """Watch a file, an RTSP/HTTP stream or a webcam (index) and raise alerts as they happen.
 
     Events are JSON lines: "alert" (a rule fired), "alert_end" (its score fell back), "status"
@@ -150,6 +173,7 @@ def watch(source, model_or_run, pretrained, clip_len, target_fps, device, eager,
     from ..deploy.watch import AlertRule, EventSink, format_status
     from ..deploy.watch import watch as run_watch
 
+    window_stride = _window_stride(window_stride, old_stride)
     rules = [AlertRule.parse(text) for text in alerts]
     _warn_untrained(model_or_run, pretrained)
     predictor = load_predictor(model_or_run, pretrained=pretrained, device=device, clip_len=clip_len,
@@ -172,8 +196,8 @@ def watch(source, model_or_run, pretrained, clip_len, target_fps, device, eager,
         console.print(f"[yellow]{source}: back after a {gap:.1f} s gap ({attempts} attempts); scoring again")
 
     try:
-        run_watch(source, predictor, rules, on_event=sink, hop=stride, realtime=realtime, smooth=smooth,
-                  max_retries=max_retries, retry_delay=retry_delay, report_every=report_every,
+        run_watch(source, predictor, rules, on_event=sink, window_stride=window_stride, realtime=realtime,
+                  smooth=smooth, max_retries=max_retries, retry_delay=retry_delay, report_every=report_every,
                   emit_windows=emit_windows, on_status=on_status, on_retry=on_retry, on_resume=on_resume)
     finally:
         sink.close()

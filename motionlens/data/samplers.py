@@ -10,8 +10,9 @@ around to the start of the span (0, 1, ..., n-1, 0, 1, ...), so every clip has `
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -131,23 +132,84 @@ class FirstClipsSampler(ClipSampler):
         return [self.make(span, i * length, i, count) for i in range(count)]
 
 
+class Window(NamedTuple):
+    start: int  # first frame number (since the windows began or were restarted)
+    end: int  # last frame number read, inclusive
+    indices: tuple[int, ...]  # the clip's frame numbers, length clip_len
+    frames: tuple[Any, ...]  # what was pushed for each of `indices` (images, Frames; None when only planning)
+
+
+class SlidingWindows:
+    """The one sliding windowing: whole files (predict), live streams (watch) and the sampler.
+
+    Frames are pushed one at a time and a window is returned as soon as its last frame arrives,
+    holding at most one window span of frames. Window starts are 0, window_stride,
+    2*window_stride, ...; a window's frame numbers are `start + offsets` (`offsets`: a clip's
+    frame offsets from its first frame, e.g. `clip_offsets(clip_len, step)`, so a resampled
+    source gives floor(i * step)). `finish` (the end of a file) adds one window aligned to the
+    last frame when the regular ones stop short of it, or, for a video shorter than one window,
+    a single window that loops the video. A live stream never finishes; `restart` (after a gap)
+    drops what is held and starts the windows again at the next frame."""
+
+    def __init__(self, offsets: Sequence[int], window_stride: int):
+        self.rel = np.asarray(offsets, dtype=np.int64)  # (T,)
+        if len(self.rel) < 1 or self.rel[0] < 0 or np.any(np.diff(self.rel) < 0) or window_stride < 1:
+            raise ValueError(f"need non-decreasing offsets from >= 0 and window_stride >= 1; "
+                             f"got {list(self.rel)}, {window_stride}")
+        self.span = int(self.rel[-1]) + 1  # frames from a window's first to its last, inclusive
+        self.window_stride = int(window_stride)
+        self.buffer: deque[Any] = deque(maxlen=self.span)
+        self.max_buffered = 0  # the most frames ever held: never above `span`
+        self.count = 0  # frames pushed since the (re)start
+        self.next_start = 0
+        self.last_start: int | None = None
+
+    def restart(self) -> None:
+        self.buffer.clear()
+        self.count, self.next_start, self.last_start = 0, 0, None
+
+    def push(self, frame: Any = None) -> list[Window]:
+        self.buffer.append(frame)
+        self.count += 1
+        self.max_buffered = max(self.max_buffered, len(self.buffer))
+        out = []
+        while self.next_start + self.span <= self.count:
+            out.append(self._window(self.next_start, self.next_start + self.rel))
+            self.last_start = self.next_start
+            self.next_start += self.window_stride
+        return out
+
+    def finish(self) -> list[Window]:
+        n = self.count
+        if n == 0:
+            return []
+        if self.last_start is None:  # shorter than one window: loop it, as ClipSampler.make does
+            self.last_start = 0
+            return [self._window(0, self.rel % n)]
+        end_start = n - self.span
+        if end_start > self.last_start:
+            self.last_start = end_start
+            return [self._window(end_start, end_start + self.rel)]
+        return []
+
+    def _window(self, start: int, indices: np.ndarray) -> Window:
+        base = self.count - len(self.buffer)  # frame number of buffer[0]
+        frames = tuple(self.buffer[int(i) - base] for i in indices)
+        return Window(start, int(min(indices.max(), self.count - 1)), tuple(int(i) for i in indices), frames)
+
+
 @dataclass
 class SlidingWindowSampler(ClipSampler):
-    """Every window, `window_stride` source frames apart, covering the whole video: for inference.
-
-    The last window is aligned to the end so no frame is left out."""
+    """Every window, `window_stride` source frames apart, covering the whole video: the windows
+    of `SlidingWindows` (the last one aligned to the end so no frame is left out) as ClipInfos."""
 
     window_stride: int = 8
 
     def __call__(self, span, rng=None):
-        length = self.clip_span(span.fps)
-        room = span.num_frames - length
-        if room <= 0:
-            return [self.make(span, 0, 0, 1)]
-        offsets = list(np.arange(0, room + 1e-9, self.window_stride))
-        if offsets[-1] < room:
-            offsets.append(room)
-        return [self.make(span, np.floor(o), i, len(offsets)) for i, o in enumerate(offsets)]
+        windows = SlidingWindows(clip_offsets(self.clip_len, self.step(span.fps)), self.window_stride)
+        found = [w for _ in range(span.num_frames) for w in windows.push()] + windows.finish()
+        return [ClipInfo(span.first + w.indices[0], span.first + w.end, i, len(found),
+                         tuple(span.first + j for j in w.indices)) for i, w in enumerate(found)]
 
 
 SAMPLERS = {"random": RandomClipSampler, "uniform": UniformClipSampler, "tsn": TSNSampler,

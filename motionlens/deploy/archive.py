@@ -25,7 +25,7 @@ from .jobs import JobOutcome, run_jobs
 class PredictSettings:
     """Everything besides the model that decides what `predict` writes for a video."""
 
-    stride: int | None = None  # source frames between windows (None: half a window)
+    window_stride: int | None = None  # source frames between window starts (None: half a window)
     batch_size: int = 8  # windows per forward pass
     top_k: int = 5
     smooth: int = 1  # moving average over this many windows
@@ -139,9 +139,9 @@ def _predict_task(shared: dict, item: tuple[str, str, str | None]) -> dict:
     total = probe(video).num_frames if shared["frame_progress"] else None
     with progress_bar(total, Path(video).name, enabled=shared["frame_progress"], unit="frames") as advance:
         data, result, scores = predict_with(
-            predictor, video, stride=settings.stride, batch_size=settings.batch_size, top_k=settings.top_k,
-            smooth=settings.smooth, threshold=settings.threshold, off_threshold=settings.off_threshold,
-            format=settings.format, output_video=video_out, progress=advance)
+            predictor, video, window_stride=settings.window_stride, batch_size=settings.batch_size,
+            top_k=settings.top_k, smooth=settings.smooth, threshold=settings.threshold,
+            off_threshold=settings.off_threshold, format=settings.format, output_video=video_out, progress=advance)
     json_path = out / f"{stem}.json"
     _write_atomic(json_path, json.dumps([data] if settings.format == "hara" else data, indent=1))
     summary = {"label": result["label"], "score": result["score"], "segments": len(result["segments"]),
@@ -154,7 +154,11 @@ def _predict_task(shared: dict, item: tuple[str, str, str | None]) -> dict:
 
 
 def _fingerprint(model_id: str, pipeline: dict, settings: PredictSettings) -> str:
-    text = json.dumps({"model": model_id, "pipeline": pipeline, "settings": asdict(settings)}, sort_keys=True)
+    fields = asdict(settings)
+    # Done markers written before the rename hash the setting as "stride": keep the hash, so a
+    # rerun still skips the videos they mark.
+    fields["stride"] = fields.pop("window_stride")
+    text = json.dumps({"model": model_id, "pipeline": pipeline, "settings": fields}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

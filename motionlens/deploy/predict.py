@@ -14,7 +14,8 @@ evaluation (centre crop, normalise), and windows are scored in batches. The resu
      "events": [...]}  # only with a threshold
 
 Windows are `clip_len` frames taken every `frame_stride` frames (of the resampled video when
-`target_fps` is set, as the dataset does), `stride` source frames apart, the last one aligned to the end of the video. Each
+`target_fps` is set, as the dataset does), `window_stride` source frames apart, the last one aligned to the end of
+the video (`data.samplers.SlidingWindows`, the windowing watch and the sliding sampler use too). Each
 window owns the frames nearer its centre than any other window's, so segments tile
 `[0, frames)`: `end_frame` is exclusive and the next segment starts there. `window` is the first
 and last frame the window read. Video-level label and score come from the mean of the windows'
@@ -26,10 +27,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..data.pipeline import Pipeline, as_pipeline, eval_transform
-from ..data.samplers import clip_offsets, source_step
+from ..data.samplers import SlidingWindows, clip_offsets, source_step
 from ..device import parse_device
 from ..errors import MotionlensError
 from ..models.inference import optimize_for_inference
@@ -45,64 +45,6 @@ from .events import events as find_events
 from .events import smooth_scores
 
 log = logging.getLogger(__name__)
-
-
-class Window(NamedTuple):
-    start: int  # first frame number
-    end: int  # last frame number read, inclusive
-    indices: tuple[int, ...]  # the clip's frame numbers (length clip_len)
-    frames: np.ndarray  # uint8 (T, H, W, C)
-
-
-class SlidingWindows:
-    """Cut a stream of frames into sliding windows, holding at most one window span of frames.
-
-    Window starts are 0, stride, 2*stride, ...; a window is returned by `push` as soon as its last
-    frame arrives. `finish` adds one window aligned to the last frame if the regular ones stop
-    short of it, or, for a video shorter than one window, a single window that loops the video
-    (as `ClipSampler.make` does). Frame numbers within a window are
-    `start + floor(i * step)`, `step` in source frames (`frame_stride * fps / target_fps`)."""
-
-    def __init__(self, clip_len: int, step: float, stride: int, offsets: np.ndarray | None = None):
-        if clip_len < 1 or step <= 0 or stride < 1:
-            raise ValueError(f"need clip_len >= 1, step > 0, stride >= 1; got {clip_len}, {step}, {stride}")
-        # (T,) offsets in the window; `offsets` gives them outright (PyTorchVideo's even spread)
-        self.rel = clip_offsets(clip_len, step) if offsets is None else np.asarray(offsets, dtype=np.int64)
-        self.span = int(self.rel[-1]) + 1  # frames from a window's first to its last, inclusive
-        self.stride = stride
-        self.buffer: deque[np.ndarray] = deque(maxlen=self.span)
-        self.count = 0  # frames pushed
-        self.next_start = 0
-        self.last_start: int | None = None
-        self.max_buffered = 0  # the most frames ever held: never above `span`
-
-    def push(self, frame: np.ndarray) -> list[Window]:
-        self.buffer.append(frame)
-        self.count += 1
-        self.max_buffered = max(self.max_buffered, len(self.buffer))
-        out = []
-        while self.next_start + self.rel[-1] <= self.count - 1:
-            out.append(self._window(self.next_start, self.next_start + self.rel))
-            self.last_start = self.next_start
-            self.next_start += self.stride
-        return out
-
-    def finish(self) -> list[Window]:
-        n = self.count
-        if n == 0:
-            return []
-        if self.last_start is None:  # shorter than one window: loop it
-            return [self._window(0, self.rel % n)]
-        end_start = n - self.span
-        if end_start > self.last_start:
-            self.last_start = end_start
-            return [self._window(end_start, end_start + self.rel)]
-        return []
-
-    def _window(self, start: int, indices: np.ndarray) -> Window:
-        base = self.count - len(self.buffer)  # frame number of buffer[0]
-        frames = np.stack([self.buffer[int(i) - base] for i in indices])  # (T, H, W, C)
-        return Window(start, int(min(indices.max(), self.count - 1)), tuple(int(i) for i in indices), frames)
 
 
 def tile_segments(starts: Sequence[int], ends: Sequence[int], num_frames: int) -> list[tuple[int, int]]:
@@ -243,7 +185,7 @@ class VideoScores:
         return float(self.times[-1]) + (frame - len(self.times) + 1) / self.fps
 
 
-def default_stride(pipe: Pipeline, fps: float) -> int:
+def default_window_stride(pipe: Pipeline, fps: float) -> int:
     """Half a window span in source frames (8 frames for 16 consecutive frames), at least 1."""
     if pipe.target_fps or pipe.clip_seconds:
         rate = pipe.target_fps or fps
@@ -253,7 +195,7 @@ def default_stride(pipe: Pipeline, fps: float) -> int:
     return max(1, int(span) // 2)
 
 
-def score_video(predictor: Predictor, video: str | os.PathLike, stride: int | None = None, batch_size: int = 8,
+def score_video(predictor: Predictor, video: str | os.PathLike, window_stride: int | None = None, batch_size: int = 8,
                 keep_logits: bool = False, progress: Callable[[int], None] | None = None) -> VideoScores:
     """Decode `video` once, streaming, and score every sliding window (see the module docstring).
 
@@ -264,7 +206,7 @@ def score_video(predictor: Predictor, video: str | os.PathLike, stride: int | No
     begin = time.perf_counter()
     info: VideoInfo = probe(video)
     pipe = predictor.pipeline
-    stride = stride or default_stride(pipe, info.fps)
+    window_stride = window_stride or default_window_stride(pipe, info.fps)
     decoded = DecodeReport()  # damaged stretches are skipped; truncation and damage are named in `problem`
     times: list[float] = []  # (frames,) real timestamps of the source frames seen
 
@@ -278,15 +220,15 @@ def score_video(predictor: Predictor, video: str | os.PathLike, stride: int | No
     if pipe.target_fps:
         source = resample_indices(frame_times(video), pipe.target_fps)  # (K,)
         frames = _frames_at(frames, source)
-        stride = max(1, round(stride * pipe.target_fps / info.fps))
+        window_stride = max(1, round(window_stride * pipe.target_fps / info.fps))
     rate = pipe.target_fps or info.fps
-    windows = SlidingWindows(pipe.clip_len, float(pipe.frame_stride), stride, offsets=pipe.clip_offsets(rate))
+    windows = SlidingWindows(pipe.clip_offsets(rate), window_stride)
     starts, ends, probs, logits, pending = [], [], [], [], []
 
     def flush() -> None:
         if not pending:
             return
-        out = predictor.logits([w.frames for w in pending])  # (B, K)
+        out = predictor.logits([np.stack(w.frames) for w in pending])  # (B, K), each window (T, H, W, C)
         probs.append(F.softmax(out, dim=1).numpy())
         if keep_logits:
             logits.append(out.numpy())
@@ -386,7 +328,7 @@ def to_hara(scores: VideoScores, classes: Sequence[str]) -> dict:
 
 def predict(video: str | os.PathLike, model: str | os.PathLike | nn.Module | Predictor, *,
             pretrained: str | None = None, pipeline: Pipeline | dict | None = None,
-            classes: Sequence[str] | None = None, clip_len: int | None = None, stride: int | None = None,
+            classes: Sequence[str] | None = None, clip_len: int | None = None, window_stride: int | None = None,
             fps: float | None = None, top_k: int = 5, batch_size: int = 8, smooth: int = 1,
             threshold: float | None = None, off_threshold: float | None = None, device: str = "auto",
             fast: bool = False, format: str = "motionlens", output_video: str | os.PathLike | None = None) -> dict:
@@ -394,28 +336,29 @@ def predict(video: str | os.PathLike, model: str | os.PathLike | nn.Module | Pre
 
     `model`: a run folder, a training checkpoint, a model name (with `pretrained`), an
     `nn.Module` (with `pipeline`/`classes` unless it has a `cfg`) or a loaded Predictor.
-    `stride`: source frames between windows (default: half a window); `fps`: resample clips to
+    `window_stride`: source frames between window starts (default: half a window); `fps`: resample clips to
     this rate; `smooth`: moving average over this many windows; `threshold`: add "events".
     Returns the dict written as JSON by `motionlens predict` (`format="hara"`: Hara's shape).
     `output_video` also writes the video with the predictions drawn on every frame."""
     predictor = model if isinstance(model, Predictor) else load_predictor(
         model, pretrained=pretrained, pipeline=pipeline, classes=classes, device=device, clip_len=clip_len,
         target_fps=fps, fast=fast)
-    data, _, _ = predict_with(predictor, video, stride=stride, batch_size=batch_size, top_k=top_k, smooth=smooth,
-                              threshold=threshold, off_threshold=off_threshold, format=format,
+    data, _, _ = predict_with(predictor, video, window_stride=window_stride, batch_size=batch_size, top_k=top_k,
+                              smooth=smooth, threshold=threshold, off_threshold=off_threshold, format=format,
                               output_video=output_video)
     return data
 
 
-def predict_with(predictor: Predictor, video: str | os.PathLike, stride: int | None = None, batch_size: int = 8,
+def predict_with(predictor: Predictor, video: str | os.PathLike, window_stride: int | None = None,
+                 batch_size: int = 8,
                  top_k: int = 5, smooth: int = 1, threshold: float | None = None, off_threshold: float | None = None,
                  format: str = "motionlens", output_video: str | os.PathLike | None = None,
                  progress: Callable[[int], None] | None = None) -> tuple[Any, dict, VideoScores]:
     """What `predict` does with a loaded predictor: (the JSON data, the motionlens result, the scores)."""
     if format not in ("motionlens", "hara"):
         raise MotionlensError(f"format must be motionlens or hara, got {format!r}")
-    scores = score_video(predictor, video, stride=stride, batch_size=batch_size, keep_logits=format == "hara",
-                         progress=progress)
+    scores = score_video(predictor, video, window_stride=window_stride, batch_size=batch_size,
+                         keep_logits=format == "hara",                          progress=progress)
     result = to_result(scores, predictor.classes, top_k, smooth, threshold, off_threshold)
     if output_video is not None:
         from ..video.annotate import annotate_video

@@ -1,15 +1,18 @@
 """Live inference on a stream: rolling windows, alert rules, reconnection, bounded lag.
 
-`StreamWatcher` is the core: it consumes `Frame(index, time, image)`s and a clock, scores a
-window every `hop` frames and feeds the scores to the alert rules. Everything that waits or
+`StreamWatcher` is the core: it consumes `Frame(index, time, image)`s and a clock, cuts them
+into the windows of `data.samplers.SlidingWindows` (a window every `window_stride` frames, as
+predict does) and feeds the scores to the alert rules. Everything that waits or
 reads the time goes through `clock` and `sleep`, so tests drive it with fake frames and a fake
 clock and nothing sleeps. `reconnecting_frames` wraps a source that may drop out; `watch` wires
 both to a real source and a Predictor for `motionlens watch`.
 
 Timeline: a window's scores are stamped with the time of its last frame (the moment they could
-be known live). A rule `label:threshold:duration` fires once when the label's score has stayed
-at or above the threshold from one window to a window `duration` seconds later, and is re-armed
-only when the score falls below the threshold again.
+be known live), smoothed causally (the mean of the last `smooth` windows: no look-ahead). Alerts
+are the events of `events.EventTracker`, the state machine predict's events use, run causally on
+segments `(t, t)` at those stamps: a rule `label:threshold:duration` fires once when the label's
+score has stayed at or above the threshold from one window to a window `duration` seconds later,
+and is re-armed only when the score falls below the threshold again.
 """
 
 from __future__ import annotations
@@ -17,17 +20,16 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..data.samplers import clip_offsets, source_step
+from ..data.samplers import SlidingWindows, clip_offsets, source_step
 from ..errors import MotionlensError, VideoError
 from ..video.decode import Frame
-from .events import EventSink  # noqa: F401  (re-exported: the sink watch writes to)
+from .events import EventSink, EventTracker, MovingAverage  # noqa: F401  (EventSink: re-exported, watch writes to it)
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -77,45 +79,32 @@ class AlertRule:
 
 
 class AlertTracker:
-    """Applies alert rules to a stream of `(time, scores)`; returns alert events as they happen.
-
-    Per rule: `alert` when the score has been >= threshold for the rule's duration (once), then
-    `alert_end` when it falls below; only then can the rule fire again."""
+    """Alert rules over a stream of `(time, scores)`: one `EventTracker` per rule, fed the point
+    segment `(time, time)`. Per rule: `alert` when the score has been >= threshold for the rule's
+    duration (once), then `alert_end` when it falls below; only then can the rule fire again."""
 
     def __init__(self, rules: Sequence[AlertRule], classes: Sequence[str]):
         import difflib
 
         self.rules = list(rules)
-        self.index = []
         for rule in self.rules:
             if rule.label not in classes:
                 close = difflib.get_close_matches(rule.label, list(classes), n=3, cutoff=0.5)
                 hint = (f"did you mean {', '.join(close)}?" if close
                         else f"the model's classes start {', '.join(list(classes)[:5])}")
                 raise MotionlensError(f"alert rule {rule}: the model has no class {rule.label!r}; {hint}")
-            self.index.append(list(classes).index(rule.label))
-        self.since: list[float | None] = [None] * len(self.rules)  # time the score went >= threshold
-        self.fired = [False] * len(self.rules)
-        self.peak = [0.0] * len(self.rules)
+        self.trackers = [EventTracker(classes, rule.threshold, min_duration=rule.min_duration, classes=[rule.label])
+                         for rule in self.rules]
 
     def update(self, time_sec: float, scores: np.ndarray) -> list[dict]:
         out = []
-        for i, (rule, k) in enumerate(zip(self.rules, self.index)):
-            score = float(scores[k])
-            if score >= rule.threshold:
-                if self.since[i] is None:
-                    self.since[i], self.peak[i] = time_sec, score
-                self.peak[i] = max(self.peak[i], score)
-                if not self.fired[i] and time_sec - self.since[i] >= rule.min_duration - 1e-9:
-                    self.fired[i] = True
-                    out.append({"event": "alert", "rule": str(rule), "label": rule.label, "score": round(score, 6),
-                                "start_sec": round(self.since[i], 6), "time_sec": round(time_sec, 6)})
-            elif self.since[i] is not None:
-                if self.fired[i]:
-                    out.append({"event": "alert_end", "rule": str(rule), "label": rule.label,
-                                "start_sec": round(self.since[i], 6), "end_sec": round(time_sec, 6),
-                                "peak_score": round(self.peak[i], 6)})
-                self.since[i], self.fired[i] = None, False
+        for rule, tracker in zip(self.rules, self.trackers):
+            started, ended = tracker.step(time_sec, time_sec, scores)
+            out += [{"event": "alert_end", "rule": str(rule), "label": rule.label,
+                     "start_sec": round(e["start_sec"], 6), "end_sec": round(e["end_sec"], 6),
+                     "peak_score": round(e["peak_score"], 6)} for e in ended]
+            out += [{"event": "alert", "rule": str(rule), "label": rule.label, "score": round(e["score"], 6),
+                     "start_sec": round(e["start_sec"], 6), "time_sec": round(e["time_sec"], 6)} for e in started]
         return out
 
 
@@ -123,31 +112,29 @@ class StreamWatcher:
     """Rolling-window inference over a stream of Frames.
 
     score: uint8 `(T, H, W, C)` window -> `(K,)` softmax scores.
-    hop: frames between windows. `rel`: frame offsets of a clip within its window.
+    window_stride: frames between window starts. `rel`: frame offsets of a clip within its window.
     pace: sleep so frames are consumed no faster than their timestamps (a file played live).
     drop: when more than `max_lag` seconds behind the source (wall clock vs frame time; default
       one window's worth, at least 1 s so one slow window is not a reason), skip frames until
       caught up, so lag never grows without bound; skipped frames are counted.
-    smooth: causal mean over the last `smooth` windows' scores.
+    smooth: causal mean over the last `smooth` windows' scores (`MovingAverage(smooth, causal=True)`).
     on_event: receives every event dict (alerts, windows when `emit_windows`, status)."""
 
     def __init__(self, score: Callable[[np.ndarray], np.ndarray], classes: Sequence[str], rel: Sequence[int],
-                 hop: int, rules: Sequence[AlertRule] = (), on_event: Callable[[dict], None] = lambda e: None,
+                 window_stride: int, rules: Sequence[AlertRule] = (), on_event: Callable[[dict], None] = lambda e: None,
                  clock: Clock = time.monotonic, sleep: Sleep = time.sleep, pace: bool = False, drop: bool = True,
                  fps: float = 25.0, smooth: int = 1, report_every: float = 10.0, emit_windows: bool = False,
                  on_status: Callable[[dict], None] | None = None, max_lag: float | None = None):
         self.score, self.classes = score, list(classes)
-        self.rel = np.asarray(rel, dtype=np.int64)
-        self.need = int(self.rel[-1]) + 1  # frames a window spans
-        self.hop = max(1, int(hop))
+        self.windowing = SlidingWindows(rel, max(1, int(window_stride)))
+        self.need = self.windowing.span  # frames a window spans
         self.tracker = AlertTracker(rules, classes)
         self.on_event, self.on_status = on_event, on_status
         self.clock, self.sleep = clock, sleep
         self.pace, self.drop, self.fps = pace, drop, fps
         self.max_lag = max_lag if max_lag is not None else max(self.need / fps, 1.0)
-        self.smooth = deque(maxlen=max(1, smooth))
+        self.smooth = MovingAverage(smooth, causal=True)
         self.report_every, self.emit_windows = report_every, emit_windows
-        self.buffer: deque[Frame] = deque(maxlen=self.need)
         self.frames = self.dropped = self.windows = 0
         self.slept = self.infer_sec = 0.0
         self.alerts: list[dict] = []
@@ -156,7 +143,6 @@ class StreamWatcher:
 
     def run(self, frames: Iterable[Frame]) -> dict:
         """Consume `frames` to the end; returns the summary (also sent as a "summary" event)."""
-        since_window = self.hop  # the first full window is scored at once
         next_report = None
         for frame in frames:
             now = self.clock()
@@ -172,34 +158,30 @@ class StreamWatcher:
                 now = self.clock()
             if self.drop and (now - self.start_wall) - frame.time > self.max_lag:
                 self.dropped += 1  # stale: a newer window's worth is already due
-                self.buffer.clear()
+                self.windowing.restart()
                 continue
-            if self.buffer and frame.time - self.buffer[-1].time > 2.5 / self.fps:
-                self.buffer.clear()  # a gap (reconnection, dropped frames): windows must be contiguous
-            self.buffer.append(frame)
+            if self.windowing.count and frame.time - self.last_time > 2.5 / self.fps:
+                self.windowing.restart()  # a gap (reconnection, dropped frames): windows must be contiguous
             self.frames += 1
             self.last_time = frame.time
-            since_window += 1
-            if len(self.buffer) == self.need and since_window >= self.hop:
-                since_window = 0
-                self._score_window()
+            for window in self.windowing.push(frame):
+                self._score_window(window.frames)
             if now >= next_report:
                 next_report = now + self.report_every
                 self._status("status")
         return self._status("summary")
 
-    def _score_window(self) -> None:
-        clip = np.stack([self.buffer[i].image for i in self.rel])  # (T, H, W, C)
+    def _score_window(self, frames: Sequence[Frame]) -> None:
+        clip = np.stack([f.image for f in frames])  # (T, H, W, C)
         begin = self.clock()
         scores = np.asarray(self.score(clip), dtype=np.float64)
         self.infer_sec += self.clock() - begin
         self.windows += 1
-        self.smooth.append(scores)
-        scores = np.mean(self.smooth, axis=0)
-        end_time = self.buffer[-1].time
+        (scores,) = self.smooth.push(scores)
+        end_time = frames[-1].time
         if self.emit_windows:
             best = int(np.argmax(scores))
-            self.on_event({"event": "window", "start_sec": round(self.buffer[0].time, 6),
+            self.on_event({"event": "window", "start_sec": round(frames[0].time, 6),
                            "end_sec": round(end_time, 6), "label": self.classes[best],
                            "score": round(float(scores[best]), 6)})
         for event in self.tracker.update(end_time, scores):
@@ -293,14 +275,14 @@ def source_fps(source: str | int, default: float = 25.0) -> float:
 
 
 def watch(source: str | int, predictor, rules: Sequence[AlertRule] = (), on_event: Callable[[dict], None] = print,
-          hop: int | None = None, realtime: bool | None = None, smooth: int = 1, max_retries: int = 5,
+          window_stride: int | None = None, realtime: bool | None = None, smooth: int = 1, max_retries: int = 5,
           retry_delay: float = 1.0, report_every: float = 10.0, emit_windows: bool = False,
           on_status: Callable[[dict], None] | None = None,
           on_retry: Callable[[int, float, str], None] | None = None,
           on_resume: Callable[[float, int, float], None] | None = None) -> dict:
     """Watch `source` (file, URL or webcam index) with a Predictor; returns the summary.
 
-    `hop`: frames between windows (default: half a window). `realtime`: play a file at its
+    `window_stride`: frames between window starts (default: half a window). `realtime`: play a file at its
     frame rate (default on for files; live sources are paced by nature). `on_retry` and
     `on_resume` see each drop-out of a live source (see `reconnecting_frames`). A summary is
     emitted however it ends: the source's end, giving up on it, or Ctrl-C."""
@@ -325,9 +307,9 @@ def watch(source: str | int, predictor, rules: Sequence[AlertRule] = (), on_even
     frames = reconnecting_frames(open_frames, max_retries=max_retries, retry_delay=retry_delay, live=live,
                                  on_retry=on_retry, on_resume=on_resume)
     watcher = StreamWatcher(lambda clip: predictor([clip])[0], predictor.classes, rel,
-                            hop or max(1, (int(rel[-1]) + 1) // 2), rules, on_event, pace=pace, drop=pace or live,
-                            fps=fps, smooth=smooth, report_every=report_every, emit_windows=emit_windows,
-                            on_status=on_status)
+                            window_stride or max(1, (int(rel[-1]) + 1) // 2), rules, on_event, pace=pace,
+                            drop=pace or live, fps=fps, smooth=smooth, report_every=report_every,
+                            emit_windows=emit_windows, on_status=on_status)
     try:
         return watcher.run(frames)
     except (VideoError, KeyboardInterrupt):

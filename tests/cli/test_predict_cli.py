@@ -55,8 +55,9 @@ def test_kinetics_weights_print_kinetics_names_in_hara_format(tmp_path):
     torch.save(create_model("x3d_xs").state_dict(), weights)  # 400 outputs: the Kinetics head
     video = noise_video(tmp_path / "clip.mp4", 50)
     proc = run("predict", "x3d_xs", video, "--pretrained", weights, "--out", tmp_path / "out", "--format", "hara",
-               "--stride", "37", "--eager")
+               "--stride", "37", "--eager")  # the deprecated name of --window-stride still works
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("--stride is deprecated; use --window-stride") == 1
     printed = proc.stdout + proc.stderr
     names = kinetics400_classes()
     assert any(f": {name} (" in printed for name in names)  # "clip.mp4: <kinetics class> (0.xx)"
@@ -66,3 +67,11 @@ def test_kinetics_weights_print_kinetics_names_in_hara_format(tmp_path):
     # X3D's window is 1.6 s, 40 frames at 25 fps, 4 of them spread evenly; the last aligned to the end
     assert [c["segment"] for c in clips] == [[1, 40], [11, 50]]
     assert all(c["label"] in names and len(c["scores"]) == 400 for c in clips)
+
+
+def test_window_stride_is_the_flag_and_stride_a_hidden_alias():
+    for command in ("predict", "watch"):
+        proc = run(command, "--help")
+        assert proc.returncode == 0 and "--window-stride" in proc.stdout and "--stride " not in proc.stdout
+    proc = run("predict", "x3d_xs", "clip.mp4", "--window-stride", "8", "--stride", "4")
+    assert proc.returncode == 2 and "--stride is the old name of --window-stride" in proc.stderr

@@ -81,7 +81,7 @@ def test_predict_resumes_by_skipping_finished_videos(archive, tmp_path):
     assert again.stderr.count("| already done |") == 2 and "2 of 3 videos were already done" in again.stderr
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("v[01].json")} == before  # not rewritten
     assert (out / "v2.json").is_file()
-    other = run("predict", root / "run", *videos[:1], "--out", out, "--stride", "3")
+    other = run("predict", root / "run", *videos[:1], "--out", out, "--window-stride", "3")
     assert other.returncode == 2 and "another model, settings or input" in other.stderr
     assert "Traceback" not in other.stderr
 
@@ -116,3 +116,16 @@ def test_ray_flags_are_checked_in_one_line(archive):
     assert proc.returncode == 2 and "put --ray after the videos" in proc.stderr and "Traceback" not in proc.stderr
     proc = run("predict", root / "run", videos[0], "--ray-address", "ray://nowhere:1")
     assert proc.returncode == 2 and "--ray-address needs --ray" in proc.stderr
+
+
+def test_done_markers_from_before_the_window_stride_rename_still_match():
+    """Markers hash the settings; the old key "stride" is kept in the hash so old folders resume."""
+    import hashlib
+
+    from motionlens.deploy.archive import PredictSettings, _fingerprint
+
+    old = {"stride": 8, "batch_size": 8, "top_k": 5, "smooth": 1, "threshold": None, "off_threshold": None,
+           "format": "motionlens", "annotate": False}
+    text = json.dumps({"model": "m", "pipeline": {}, "settings": old}, sort_keys=True)
+    assert _fingerprint("m", {}, PredictSettings(window_stride=8)) == hashlib.sha256(text.encode()).hexdigest()[:16]
+    assert _fingerprint("m", {}, PredictSettings(window_stride=4)) != _fingerprint("m", {}, PredictSettings())

@@ -9,16 +9,7 @@ import torch.nn as nn
 
 import motionlens
 from motionlens.data.pipeline import Pipeline
-from motionlens.data.samplers import SlidingWindowSampler, Span
-from motionlens.deploy.predict import (
-    Predictor,
-    SlidingWindows,
-    load_predictor,
-    predict,
-    score_video,
-    tile_segments,
-    to_hara,
-)
+from motionlens.deploy.predict import Predictor, load_predictor, predict, score_video, tile_segments, to_hara
 from motionlens.errors import MotionlensError
 from motionlens.models import create_model
 from motionlens.training.checkpoint import save_checkpoint
@@ -50,34 +41,6 @@ def brightness_predictor(**kw) -> Predictor:
     return load_predictor(Brightness(), pipeline=PIPE, classes=["bright", "dark"], device="cpu", **kw)
 
 
-@pytest.mark.parametrize("num_frames,clip_len,frame_stride,stride", [
-    (100, 4, 1, 2), (100, 4, 3, 5), (37, 8, 2, 7), (16, 16, 1, 8), (9, 16, 1, 8), (50, 5, 4, 100),
-])
-def test_windows_match_the_sliding_window_sampler(num_frames, clip_len, frame_stride, stride):
-    windows = SlidingWindows(clip_len, float(frame_stride), stride)
-    got = []
-    for i in range(num_frames):
-        got += windows.push(np.full((2, 2, 3), i, dtype=np.uint8))
-    got += windows.finish()
-    sampler = SlidingWindowSampler(clip_len=clip_len, frame_stride=frame_stride, window_stride=stride)
-    expected = sampler(Span(0, num_frames, 25.0))
-    assert [w.indices for w in got] == [c.indices for c in expected]
-    assert [w.end for w in got] == [c.end for c in expected]
-    for w in got:  # each window carries its own frames (pixel value = frame number)
-        assert list(w.frames[:, 0, 0, 0]) == [i % 256 for i in w.indices]
-    assert windows.max_buffered <= windows.span
-
-
-def test_target_fps_spaces_clip_frames_in_time():
-    windows = SlidingWindows(clip_len=4, step=1 * 50 / 25, stride=6)  # a 50 fps source sampled at 25 fps
-    got = []
-    for i in range(30):
-        got += windows.push(np.zeros((1, 1, 3), np.uint8))
-    got += windows.finish()
-    assert got[0].indices == (0, 2, 4, 6)
-    assert got[-1].indices == (23, 25, 27, 29)  # aligned to the last frame
-
-
 def test_segments_tile_the_video_without_gaps_or_overlaps():
     starts, ends = [0, 5, 10, 13], [7, 12, 17, 20]
     tiles = tile_segments(starts, ends, 21)
@@ -92,7 +55,7 @@ def test_segments_tile_the_video_without_gaps_or_overlaps():
 
 def test_predict_tiles_the_video_and_averages_windows(tmp_path):
     video = flash_video(tmp_path / "flash.mp4", num_frames=100)
-    result = predict(video, Brightness(), pipeline=PIPE, classes=["bright", "dark"], stride=3, top_k=2, device="cpu")
+    result = predict(video, Brightness(), pipeline=PIPE, classes=["bright", "dark"], window_stride=3, top_k=2, device="cpu")
     segments = result["segments"]
     assert result["frames"] == 100 and result["fps"] == 25.0 and result["duration"] == pytest.approx(4.0)
     assert segments[0]["start_frame"] == 0 and segments[-1]["end_frame"] == 100
@@ -115,7 +78,7 @@ def test_memory_is_bounded_by_one_window_span(tmp_path):
     video = write_video(tmp_path / "long.mp4", frames, 25.0)
     pipe = Pipeline(clip_len=4, frame_stride=3, target_fps=None, resize=24, crop_size=24, mean=PIPE.mean, std=PIPE.std)
     predictor = load_predictor(Brightness(), pipeline=pipe, classes=["bright", "dark"], device="cpu")
-    scores = score_video(predictor, video, stride=10, batch_size=4)
+    scores = score_video(predictor, video, window_stride=10, batch_size=4)
     span = (4 - 1) * 3 + 1
     assert scores.frames == 603
     assert scores.max_buffered == span  # the ring buffer never held more than one window
@@ -132,7 +95,7 @@ def test_short_video_gets_one_looping_window(tmp_path):
 
 def test_threshold_adds_events_at_the_right_time(tmp_path):
     video = flash_video(tmp_path / "flash.mp4", num_frames=100, bright=(40, 70))
-    result = predict(video, Brightness(), pipeline=PIPE, classes=["bright", "dark"], stride=2, threshold=0.9,
+    result = predict(video, Brightness(), pipeline=PIPE, classes=["bright", "dark"], window_stride=2, threshold=0.9,
                      smooth=3, device="cpu")
     bright = [e for e in result["events"] if e["label"] == "bright"]
     assert len(bright) == 1
@@ -147,9 +110,9 @@ def test_fast_path_gives_the_eager_scores(tmp_path):
     pipe = Pipeline(clip_len=8, frame_stride=1, target_fps=None, resize=64, crop_size=64, mean=PIPE.mean, std=PIPE.std)
     eager = load_predictor(model, pipeline=pipe, classes=list("abc"), device="cpu")
     fast = load_predictor(model, pipeline=pipe, classes=list("abc"), device="cpu", fast=True)
-    a = score_video(eager, video, stride=4, batch_size=3)  # 9 windows: batches of 3, 3, 3
-    b = score_video(fast, video, stride=5, batch_size=4)  # 8 windows: the traced batch of 4 runs a batch of ... 4
-    c = score_video(fast, video, stride=4, batch_size=4)  # 9 windows: a last batch of 1
+    a = score_video(eager, video, window_stride=4, batch_size=3)  # 9 windows: batches of 3, 3, 3
+    b = score_video(fast, video, window_stride=5, batch_size=4)  # 8 windows: the traced batch of 4 runs a batch of ... 4
+    c = score_video(fast, video, window_stride=4, batch_size=4)  # 9 windows: a last batch of 1
     assert np.allclose(a.probs, c.probs, atol=1e-5)
     assert b.probs.shape == (8, 3)
 
@@ -185,7 +148,7 @@ def test_pretrained_file_keeps_the_model_cfg_label_names(tmp_path):
     assert predictor.pipeline.clip_len == 4 and predictor.pipeline.clip_seconds == pytest.approx(1.6)
     assert (predictor.pipeline.resize, predictor.pipeline.crop_size) == (182, 182)
     video = flash_video(tmp_path / "v.mp4", num_frames=60)
-    result = predict(video, predictor, stride=10)
+    result = predict(video, predictor, window_stride=10)
     assert result["label"] in kinetics400_classes()
     # X3D's 1.6 s windows are 40 frames at 25 fps: starts 0, 10, then 20, aligned to the end
     assert [s["window"] for s in result["segments"]] == [[0, 39], [10, 49], [20, 59]]
@@ -199,7 +162,7 @@ def test_predict_resamples_to_the_weights_frame_rate(tmp_path):
     video = flash_video(tmp_path / "v.mp4", num_frames=75)  # 3 s at 25 fps: 45 frames at 15 fps
     predictor = load_predictor(create_model("r3d_18", num_classes=2), classes=["a", "b"], device="cpu")
     assert predictor.pipeline.target_fps == 15.0
-    result = predict(video, predictor, stride=25)
+    result = predict(video, predictor, window_stride=25)
     grid = resample_indices(frame_times(video), 15)
     starts = [s["window"][0] for s in result["segments"]]
     assert starts == [int(grid[k]) for k in (0, 15, 29)]  # 25 source frames = 15 resampled; last aligned to the end

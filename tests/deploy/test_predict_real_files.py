@@ -29,7 +29,7 @@ def predictor():
 
 def test_segment_times_are_real_times_on_vfr():
     path = ASSETS / "vfr_mpdecimate.mp4"
-    scores = score_video(predictor(), path, stride=2)
+    scores = score_video(predictor(), path, window_stride=2)
     result = to_result(scores, ["a", "b"])
     times = frame_times(path)
     for seg in result["segments"]:

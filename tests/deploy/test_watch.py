@@ -78,17 +78,17 @@ def test_alert_fires_once_per_stretch_in_the_right_interval():
     events: list[dict] = []
     # fight from 8 to 14 s, a 1 s blip at 16 s (too short for 2 s), fight again from 19 to 23 s
     intervals = [(8.0, 14.0), (16.0, 17.0), (19.0, 23.0)]
-    watcher = StreamWatcher(fight_score, ["fight", "other"], rel=range(8), hop=4,
+    watcher = StreamWatcher(fight_score, ["fight", "other"], rel=range(8), window_stride=4,
                             rules=[AlertRule.parse("fight:0.8:2s")], on_event=events.append,
                             clock=clock, sleep=clock.sleep, pace=True, fps=FPS)
     summary = watcher.run(action_frames(30.0, intervals))
     alerts = [e for e in events if e["event"] == "alert"]
     ends = [e for e in events if e["event"] == "alert_end"]
     assert len(alerts) == 2 and len(ends) == 2
-    window, hop = 8 / FPS, 4 / FPS
+    window, window_stride = 8 / FPS, 4 / FPS
     for alert, end, (a, b) in zip(alerts, ends, [intervals[0], intervals[2]]):
         assert a <= alert["start_sec"] <= a + window  # the first window mostly inside the action
-        assert a + 2.0 <= alert["time_sec"] <= a + 2.0 + window + hop  # fired once 2 s had passed
+        assert a + 2.0 <= alert["time_sec"] <= a + 2.0 + window + window_stride  # fired once 2 s had passed
         assert b <= end["end_sec"] <= b + window  # re-armed when the action stopped
         assert alert["score"] >= 0.8
     assert summary["alerts"] == 2 and summary["dropped_frames"] == 0
@@ -115,7 +115,7 @@ def run_slow_source(drop: bool):
         return np.array([0.5, 0.5])
 
     frames = (Frame(i, i / FPS, np.full((1, 1, 1), i, dtype=np.int64)) for i in range(500))
-    watcher = StreamWatcher(slow_score, ["a", "b"], rel=range(8), hop=4, clock=clock, sleep=clock.sleep,
+    watcher = StreamWatcher(slow_score, ["a", "b"], rel=range(8), window_stride=4, clock=clock, sleep=clock.sleep,
                             pace=True, drop=drop, fps=FPS)
     return watcher.run(frames), watcher, lags
 
@@ -177,7 +177,7 @@ def test_watcher_keeps_going_across_a_reconnection():
     clock, windows = FakeClock(), []
     frames = reconnecting_frames(FlakySource(), max_retries=1, retry_delay=0.5, sleep=clock.sleep, clock=clock)
     watcher = StreamWatcher(lambda clip: np.array([clip.mean() / 2, 1 - clip.mean() / 2]), ["a", "b"], rel=range(4),
-                            hop=2, on_event=windows.append, clock=clock, sleep=clock.sleep, fps=FPS,
+                            window_stride=2, on_event=windows.append, clock=clock, sleep=clock.sleep, fps=FPS,
                             emit_windows=True)
     with pytest.raises(VideoError):
         watcher.run(frames)
@@ -260,7 +260,7 @@ def test_watch_cli_alerts_once_at_the_right_time(tmp_path):
     # --no-realtime: as fast as it goes and no frame dropped, so the timing does not depend on the
     # machine's load (pacing and dropping are tested above with a fake clock)
     proc = subprocess.run([CLI, "watch", str(video), str(ckpt), "--alert", "bright:0.8:0.4s", "--events", str(events),
-                           "--stride", "2", "--no-realtime"], capture_output=True, text=True, timeout=120)
+                           "--window-stride", "2", "--no-realtime"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in events.read_text().splitlines()]
     alerts = [e for e in lines if e["event"] == "alert"]
@@ -273,3 +273,19 @@ def test_watch_cli_alerts_once_at_the_right_time(tmp_path):
     assert summary["event"] == "summary" and summary["frames"] == 75 and summary["dropped_frames"] == 0
     assert summary["windows"] == 34  # windows ending at frames 7, 9, ..., 73
     assert "real time" in proc.stderr
+
+
+def test_watcher_windows_are_the_sliding_windows_of_predict():
+    """The same windowing as predict's (data.samplers.SlidingWindows), less the end-aligned tail
+    that only a finished file has."""
+    from motionlens.data.samplers import SlidingWindows
+
+    clock, seen = FakeClock(), []
+    frames = [Frame(i, i / FPS, np.full((1, 1, 1), i, dtype=np.int64)) for i in range(30)]
+    watcher = StreamWatcher(lambda clip: (seen.append(tuple(clip[:, 0, 0, 0])), np.array([0.5, 0.5]))[1], ["a", "b"],
+                            rel=range(8), window_stride=5, clock=clock, sleep=clock.sleep, fps=FPS)
+    watcher.run(frames)
+    windows = SlidingWindows(range(8), 5)
+    expected = [w.indices for i in range(30) for w in windows.push(i)]
+    assert seen == expected == [tuple(range(s, s + 8)) for s in (0, 5, 10, 15, 20)]
+    assert windows.finish()[0].start == 22  # predict would add this one; a stream has no end to align to

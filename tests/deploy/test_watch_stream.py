@@ -60,7 +60,7 @@ def test_watch_reconnects_to_a_killed_and_restarted_stream(tmp_path):
     events_file = tmp_path / "events.jsonl"
     server = start_server(port, lifetime=60)
     watch = subprocess.Popen([CLI, "watch", f"http://127.0.0.1:{port}/live.ts", str(ckpt), "--alert",
-                              "bright:0.8:0.4s", "--events", str(events_file), "--stride", "2", "--retry-delay", "0.3",
+                              "bright:0.8:0.4s", "--events", str(events_file), "--window-stride", "2", "--retry-delay", "0.3",
                               "--max-retries", "8", "--device", "cpu"], stderr=subprocess.PIPE, text=True)
     restarted, began = None, time.monotonic()
     try:
