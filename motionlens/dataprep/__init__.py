@@ -1,0 +1,12 @@
+"""Dataset building: synthetic motion sets, AVA clips, Kinetics trimming, dataset description, and
+the Hara JSON writer. What these write, `motionlens.data` reads."""
+
+from .._exports import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "synth": ["synthesize", "write_long_video", "SynthDataset"],
+    "ava": ["plan_ava_clips", "cut_ava_clips", "build_ava_dataset"],
+    "trim": ["plan_trim", "run_trim", "trim_kinetics"],
+    "describe": ["describe"],
+    "hara": ["write_hara_json", "write_n_frames"],
+})

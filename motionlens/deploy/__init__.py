@@ -1,0 +1,13 @@
+"""Deployment: sliding-window prediction over long videos, stream watching with alerts, events,
+ONNX export, and archive jobs over many videos (local workers or Ray)."""
+
+from .._exports import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "predict": ["predict", "predict_with", "load_predictor", "score_video", "Predictor"],
+    "watch": ["watch", "AlertRule", "StreamWatcher"],
+    "events": ["events", "EventTracker", "EventSink"],
+    "export": ["export_onnx"],
+    "archive": ["predict_files", "check_files"],
+    "jobs": ["run_jobs"],
+})
