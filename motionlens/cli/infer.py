@@ -56,15 +56,6 @@ def _warn_untrained(model: str, pretrained: str | None) -> None:
                       f"or a run folder trained with `motionlens train`")
 
 
-def _output_video_path(output_video: str, stem: str, several: bool) -> Path:
-    from ..video import VIDEO_EXTENSIONS
-
-    path = Path(output_video)
-    if not several and path.suffix.lower() in VIDEO_EXTENSIONS:
-        return path
-    return path / f"{stem}.mp4"
-
-
 @click.command()
 @click.argument("model_or_run")
 @click.argument("videos", nargs=-1, required=True)
@@ -94,7 +85,7 @@ def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eage
     command again skips the videos already done.
 
     Example: motionlens predict x3d_xs --pretrained kinetics400 match.mp4 --output-video match_pred.mp4"""
-    from ..deploy.archive import PredictSettings, predict_files, unique_stems
+    from ..deploy.archive import PredictSettings, annotated_paths, model_id, predict_files
     from ..deploy.predict import load_predictor
 
     if off_threshold is not None and threshold is None:
@@ -107,11 +98,9 @@ def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eage
     settings = PredictSettings(window_stride=window_stride, batch_size=batch_size, top_k=top_k, smooth=smooth,
                                threshold=threshold, off_threshold=off_threshold, format=fmt,
                                annotate=bool(output_video))
-    annotated = [str(_output_video_path(output_video, stem, len(videos) > 1)) if output_video else None
-                 for stem in unique_stems(videos)]
-    model_id = f"{Path(model_or_run).resolve() if Path(model_or_run).exists() else model_or_run}|{pretrained}"
+    annotated = annotated_paths(output_video, videos)
     failed, done, skipped = [], 0, 0
-    for video, outcome, was_done in predict_files(predictor, videos, out, settings, model_id, annotated,
+    for video, outcome, was_done in predict_files(predictor, videos, out, settings, model_id(model_or_run, pretrained), annotated,
                                                   overwrite=overwrite, workers=workers, engine=engine,
                                                   ray_address=address):
         if not outcome.ok:

@@ -108,12 +108,9 @@ def evaluate(run_or_checkpoint, data, annotations, which, clips, crops, batch_si
 
     With --fuse-with FLOW_RUN: the two-stream analysis, each stream and their late fusion (weight
     tuned on the validation split) side by side."""
-    from pathlib import Path
+    from ..training.evaluate import default_eval_dir, evaluate_checkpoint
 
-    from ..training.evaluate import evaluate_checkpoint
-
-    base = Path(run_or_checkpoint)
-    out = out or str((base if base.is_dir() else base.parent) / f"eval-{which or 'default'}")
+    out = out or str(default_eval_dir(run_or_checkpoint, which))
     if fuse_with:
         from ..training.fusion import evaluate_fusion, format_fusion_table
 

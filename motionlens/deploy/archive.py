@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ..errors import MotionlensError
+from ..video import VIDEO_EXTENSIONS
 from .jobs import JobOutcome, run_jobs
 
 
@@ -47,6 +48,23 @@ def unique_stems(videos: Sequence[str]) -> list[str]:
         used.add(name)
         stems.append(name)
     return stems
+
+
+def model_id(model_or_run: str, pretrained: str | None) -> str:
+    """What the done markers call the model: a run folder's absolute path, or a name with its weights."""
+    path = Path(model_or_run)
+    return f"{path.resolve() if path.exists() else model_or_run}|{pretrained}"
+
+
+def annotated_paths(output_video: str | None, videos: Sequence[str]) -> list[str | None]:
+    """Each video's annotated output: `output_video` itself for one video when it names a video file,
+    else `output_video/<stem>.mp4`; None each without `output_video`."""
+    if not output_video:
+        return [None] * len(videos)
+    path = Path(output_video)
+    if len(videos) == 1 and path.suffix.lower() in VIDEO_EXTENSIONS:
+        return [str(path)]
+    return [str(path / f"{stem}.mp4") for stem in unique_stems(videos)]
 
 
 def predict_files(predictor, videos: Sequence[str], out_dir: str | os.PathLike, settings: PredictSettings,

@@ -92,6 +92,12 @@ def default_split(index) -> str:
     return "test" if any(r.split == "test" for r in index.records) else "val"
 
 
+def default_eval_dir(run_or_checkpoint: str | Path, split: str | None) -> Path:
+    """Where eval writes unless told: RUN/eval-SPLIT (RUN: the run folder, or the checkpoint's folder)."""
+    base = Path(run_or_checkpoint)
+    return (base if base.is_dir() else base.parent) / f"eval-{split or 'default'}"
+
+
 def evaluate_checkpoint(checkpoint: str | Path, data: str | None, out_dir: str | Path, split: str | None = None,
                         num_clips: int | None = None, num_crops: int | None = None, batch_size: int | None = None,
                         num_workers: int | None = None, device: str = "auto", show_progress: bool = True,

@@ -129,3 +129,14 @@ def test_done_markers_from_before_the_window_stride_rename_still_match():
     text = json.dumps({"model": "m", "pipeline": {}, "settings": old}, sort_keys=True)
     assert _fingerprint("m", {}, PredictSettings(window_stride=8)) == hashlib.sha256(text.encode()).hexdigest()[:16]
     assert _fingerprint("m", {}, PredictSettings(window_stride=4)) != _fingerprint("m", {}, PredictSettings())
+
+
+def test_annotated_paths_and_model_id(tmp_path):
+    from motionlens.deploy.archive import annotated_paths, model_id
+
+    assert annotated_paths(None, ["a.mp4", "b.mp4"]) == [None, None]
+    assert annotated_paths("out.mp4", ["x/a.avi"]) == ["out.mp4"]  # one video: the file named
+    assert annotated_paths("out", ["x/a.avi", "y/a.avi"]) == ["out/a.mp4", "out/a-2.mp4"]  # stems kept apart
+    assert annotated_paths("out.mp4", ["a.avi", "b.avi"]) == ["out.mp4/a.mp4", "out.mp4/b.mp4"]  # several: a folder
+    assert model_id(str(tmp_path), None) == f"{tmp_path.resolve()}|None"
+    assert model_id("x3d_xs", "kinetics400") == "x3d_xs|kinetics400"
