@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from ..errors import VideoError
-from ..video import frame_table, read_frames
+from ..video import frame_folder, frame_table, read_frames
 
 SPLIT_ORDER = ("train", "val", "test", "unused")
 _THUMB_SIDE = 128  # short side of saved thumbnails, pixels
@@ -146,7 +146,7 @@ def _read_ends(record) -> tuple[np.ndarray, np.ndarray]:
 def _decode_problems(records) -> list[tuple[str, str]]:
     """Video files whose frame table (cached by the index) shows truncation or damage."""
     problems = []
-    for path in sorted({r.path for r in records if not os.path.isdir(r.path)}):
+    for path in sorted({r.path for r in records if frame_folder(r.path) is None}):
         try:
             problem = frame_table(path).problem()
         except VideoError:

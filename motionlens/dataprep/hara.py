@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..data.records import VideoIndex, VideoRecord
 from ..errors import MotionlensError
-from ..video.frame_dir import list_frames
+from ..video import frame_folder
 
 SUBSETS = {"train": "training", "val": "validation", "test": "testing"}
 
@@ -27,9 +27,10 @@ def read_n_frames(video_dir: str | os.PathLike) -> int | None:
 def hara_n_frames(record: VideoRecord) -> int:
     """A record's frame count: a frame folder's `n_frames` file when present, else its image count;
     for a video file, the probed count."""
-    if Path(record.path).is_dir():
+    folder = frame_folder(record.path)
+    if folder is not None:
         stored = read_n_frames(record.path)
-        return stored if stored is not None else len(list_frames(record.path))
+        return stored if stored is not None else len(folder)
     return record.num_frames
 
 
@@ -38,15 +39,16 @@ def write_n_frames(index: VideoIndex) -> int:
     `n_frames_*.py` scripts do; returns how many files were written. Video files are left alone."""
     written = 0
     for record in index:
-        if Path(record.path).is_dir():
-            Path(record.path, "n_frames").write_text(str(len(list_frames(record.path))))
+        folder = frame_folder(record.path)
+        if folder is not None:
+            Path(record.path, "n_frames").write_text(str(len(folder)))
             written += 1
     return written
 
 
 def _key(record: VideoRecord) -> str:
     path = Path(record.path)
-    return path.name if path.is_dir() else path.stem
+    return path.name if frame_folder(path) is not None else path.stem
 
 
 def write_hara_json(index: VideoIndex, path: str | os.PathLike, subsets: dict[str, str] | None = None) -> dict:
