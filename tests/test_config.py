@@ -54,3 +54,20 @@ def test_recipe_fills_only_what_was_left_unset():
                                 parse_override("optim.lr=0.002"), parse_override("data.hflip=false")))
     assert (tuned.optim.optimizer, tuned.optim.lr, tuned.data.hflip, tuned.data.modality) == ("sgd", 0.002, False, "rgb")
     assert fill_recipe(tuned) == tuned  # idempotent: a resolved config (config.yaml) has no None left to fill
+
+
+def test_a_weights_file_of_a_model_without_published_weights_gets_the_own_weights_recipe():
+    from motionlens.config import fill_recipe, recipe_name
+
+    def filled(*overrides):
+        return fill_recipe(resolve(TrainConfig, None, *map(parse_override, overrides)))
+
+    own = filled("model.name=cnn3d_small", "model.pretrained=/some/cardinal.pth")
+    assert recipe_name(own) == "own_weights"
+    # Its input is what training here gave it (a stem trained on frame differences loads only
+    # into rgb_diff), its optimiser the fine-tuning one.
+    assert (own.data.train_sampler, own.data.modality, own.data.hflip) == ("tsn", "rgb_diff", False)
+    assert (own.optim.optimizer, own.optim.lr, own.epochs) == ("sgd", 0.01, 10)
+    published = filled("model.name=r3d_18", "model.pretrained=/some/r3d_18_finetuned.pth")
+    assert recipe_name(published) == "pretrained"
+    assert (published.data.train_sampler, published.data.modality) == ("random", "rgb")

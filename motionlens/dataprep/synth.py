@@ -2,7 +2,7 @@
 
 Every class is a motion of one object over a drifting, textured, noisy background, and classes
 come in pairs that only motion tells apart (left/right, clockwise/anticlockwise, approach/recede,
-swing/slide once). Everything a single frame shows (position, size, orientation, shape, colour)
+swing/slide once, up/down, and the four diagonals in two mirrored pairs). Everything a single frame shows (position, size, orientation, shape, colour)
 is drawn from the same distribution for both classes of a pair, so a frame classifier is at
 chance within a pair while a model that sees time is not.
 
@@ -27,14 +27,22 @@ import numpy as np
 from ..errors import MotionlensError
 from ..video import VideoWriter
 
-CLASSES = ("move_left", "move_right", "rotate_cw", "rotate_ccw", "approach", "recede", "swing", "slide_once")
+CLASSES = ("move_left", "move_right", "rotate_cw", "rotate_ccw", "approach", "recede", "swing", "slide_once",
+           "move_up", "move_down", "move_up_left", "move_up_right", "move_down_left", "move_down_right")
+# Screen direction (x right, y down) of the straight-line classes other than left/right. A diagonal
+# is the sum of two cardinal motions, so a model that knows those has its features already (the
+# fine-tune test relies on this).
+_DIRECTIONS = {"move_up": (0, -1), "move_down": (0, 1), "move_up_left": (-1, -1), "move_up_right": (1, -1),
+               "move_down_left": (-1, 1), "move_down_right": (1, 1)}
 LAYOUTS = ("folder", "hmdb51", "ucf101", "kinetics", "frames", "list")
 
 # UCF101 names; RotateCW's folder is spelled RotateCw on disk, as UCF101's HandStandPushups lists
 # point at a HandstandPushups folder, so indexes must match names without regard to case.
 _UCF_NAMES = {"move_left": "MoveLeft", "move_right": "MoveRight", "rotate_cw": "RotateCW",
               "rotate_ccw": "RotateCCW", "approach": "Approach", "recede": "Recede", "swing": "Swing",
-              "slide_once": "SlideOnce"}
+              "slide_once": "SlideOnce", "move_up": "MoveUp", "move_down": "MoveDown",
+              "move_up_left": "MoveUpLeft", "move_up_right": "MoveUpRight", "move_down_left": "MoveDownLeft",
+              "move_down_right": "MoveDownRight"}
 _UCF_FOLDER_QUIRK = {"RotateCW": "RotateCw"}
 _YOUTUBE_CHARS = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"))
 
@@ -183,6 +191,14 @@ def make_track(class_name: str | None, rng: np.random.Generator, scene: Scene, n
         sign = 1 if class_name == "move_right" else -1
         travel = min(rng.uniform(0.35, 0.6) * w, w - 2 * scene.radius - 2)
         dx, dy = sign * travel * u, 0.3 * dy
+    elif class_name in _DIRECTIONS:
+        # As left/right: the travel along each moving axis is drawn once per video, and the drift
+        # is damped, so direction is the only class cue.
+        ux, uy = _DIRECTIONS[class_name]
+        share = rng.uniform(0.35, 0.6)
+        travel_x = min(share * w, w - 2 * scene.radius - 2)
+        travel_y = min(share * h, h - 2 * scene.radius - 2)
+        dx, dy = ux * travel_x * u + 0.3 * dx, uy * travel_y * u + 0.3 * dy
     elif class_name in ("rotate_cw", "rotate_ccw"):
         sign = 1 if class_name == "rotate_cw" else -1
         angle = rng.uniform(0, 2 * np.pi) + sign * np.deg2rad(rng.uniform(120, 300)) * t

@@ -220,6 +220,23 @@ def test_left_and_right_share_positions_but_move_oppositely():
     assert (step_left < -0.5).all() and (step_right > 0.5).all()
 
 
+@pytest.mark.parametrize("pair, axis", [(("move_up", "move_down"), "y"), (("move_up_left", "move_up_right"), "x"),
+                                         (("move_down_left", "move_down_right"), "x")])
+def test_vertical_and_diagonal_pairs_share_positions_but_move_as_named(pair, axis):
+    tracks = {name: _tracks(name, n=200) for name in pair}
+    positions = [np.concatenate([getattr(t, axis) for t in tracks[name]]) for name in pair]
+    assert _ks(*positions) < 0.1  # a frame does not tell the pair apart
+    for name in pair:
+        ux, uy = synth._DIRECTIONS[name]
+        step_x = np.array([np.diff(t.x).mean() for t in tracks[name]])
+        step_y = np.array([np.diff(t.y).mean() for t in tracks[name]])
+        for unit, step in ((ux, step_x), (uy, step_y)):
+            if unit:
+                assert (np.sign(step) == unit).all() and (np.abs(step) > 0.3).all(), name
+            else:
+                assert np.abs(step).max() < 0.2, name  # only the damped drift across the motion
+
+
 def test_approach_and_recede_share_sizes_but_change_size_oppositely():
     near, far = _tracks("approach"), _tracks("recede")
     assert _same_mean(np.array([t.radius.mean() for t in near]), np.array([t.radius.mean() for t in far]))

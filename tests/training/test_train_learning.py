@@ -4,23 +4,10 @@ It runs the real `motionlens train` and `motionlens eval` on four synthetic clas
 motion tells apart (left/right, approach/recede: no single frame tells either pair apart), at
 sizes that take about a minute of CPU time on 2 cores."""
 
-import json
-
 import pytest
 
 from motionlens.dataprep.synth import synthesize
-from tests.conftest import run_cli
-
-TINY = ["--model", "cnn3d_small", "--clip-len", "8", "--batch-size", "8", "--workers", "1",
-        "--set", "data.resize=40", "--set", "data.crop_size=32", "--set", "data.eval_clips=1"]
-
-
-def train_and_eval(data, out, name, *flags) -> dict:
-    result = run_cli("train", "--data", data.spec, *TINY, "--out", out, "--name", name, *flags)
-    assert result.returncode == 0, result.stderr[-2000:]
-    result = run_cli("eval", out / name, "--split", "test", "--workers", "1", "--out", out / f"{name}-eval")
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads((out / f"{name}-eval" / "metrics.json").read_text())
+from tests.training._learning import train_and_eval
 
 
 # Seeds 3, 4 and 5 scored 85%, 95% and 85% (about 50 s of CPU time each); CI runs one.
