@@ -75,3 +75,46 @@ def test_public_surface_resolves(package):
         assert getattr(module, name) is not None, name
     with pytest.raises(AttributeError, match="no attribute 'not_there'"):
         module.not_there  # noqa: B018
+
+
+# Modules without a test file of their own name, and where they are tested. A new module must get
+# tests/<package>/test_<module>*.py or a line here, so a missing test file shows in review.
+TESTED_ELSEWHERE = {
+    "_exports": "tests/test_layout.py (every package's public surface resolves)",
+    "errors": "tests/cli/test_errors.py (one-line errors, exit codes)",
+    "progress": "the CLI tests (bars and counters on stderr)",
+    "device": "tests/cli/test_errors.py (unknown or missing devices), tests/deploy/test_predict.py",
+    "cli.ava": "tests/dataprep/test_ava.py and test_hara.py (the ava commands end to end)",
+    "cli.options": "tests/deploy/test_archive.py (--ray flags)",
+    "cli.synth": "tests/dataprep/test_synth.py (the synth command)",
+    "cli.train": "tests/training/test_train.py, _learning.py (train, eval), tests/cli/test_data.py (lr-find)",
+    "data.records": "tests/data/test_index.py, tests/data/test_layouts.py",
+    "data.hara_json": "tests/dataprep/test_hara.py (written, then read back)",
+    "data.resample": "tests/data/test_pipeline.py, tests/models/test_contracts.py",
+    "dataprep.hara": "tests/dataprep/test_hara.py",
+    "training.checkpoint": "tests/training/test_checkpoint_faults.py is test_checkpoint*; also test_runs.py",
+    "training.distributed": "tests/training/test_train.py (2-process gloo run against a single process)",
+    "training.evaluate": "tests/training/test_train.py, tests/training/test_train_learning.py",
+    "models.base": "tests/models/test_all_models.py (the head interface on every model)",
+    "models.cfg": "tests/models/test_contracts.py",
+    "models.factory": "tests/models/test_registry.py, tests/models/test_weights.py",
+    "video.container": "tests/video/test_probe.py, tests/video/test_decode_real_files.py",
+    "video.frame_dir": "tests/video/test_decode.py (frame folders read as videos)",
+    "video.annotate": "tests/deploy/test_predict.py (--output-video)",
+    "flow.storage": "tests/flow/test_extract.py, tests/data/test_flow_dataset.py",
+}
+
+
+def test_tests_mirror_the_package():
+    tests = Path(__file__).parent
+    missing = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if path.name in ("__init__.py", "__main__.py"):
+            continue
+        name = module_name(path).removeprefix("motionlens.")
+        folder = tests.joinpath(*name.split(".")[:-1])
+        if not list(folder.glob(f"test_{path.stem}.py")) + list(folder.glob(f"test_{path.stem}_*.py")) \
+                and name not in TESTED_ELSEWHERE:
+            missing.append(name)
+    assert missing == [], f"modules with no tests/<package>/test_<module>*.py and no line in TESTED_ELSEWHERE: {missing}"
+    assert sorted(n for n in TESTED_ELSEWHERE if not (ROOT / f"{n.replace('.', '/')}.py").exists()) == []
