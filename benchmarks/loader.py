@@ -43,7 +43,7 @@ def main() -> None:
         synth = synthesize(Path(tmp) / "data", num_classes=4, videos_per_class=max(1, args.num_videos // 4),
                            size=(240, 320), fps=25.0, duration=(3.0, 8.0), seed=0)
         index = build_index(synth.spec)
-        data = DataConfig(batch_size=8, num_workers=args.workers)
+        data = DataConfig(batch_size=8, num_workers=args.workers, train_sampler="random")
         pipe = Pipeline(clip_len=16, frame_stride=1, target_fps=None, resize=(128, 171), crop_size=112,
                         mean=(0.43216, 0.394666, 0.37645), std=(0.22803, 0.22145, 0.216989))
         dataset = make_dataset(index, pipe, train=True, data=data)

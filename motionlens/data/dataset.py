@@ -94,7 +94,10 @@ class VideoClipDataset(Dataset):
         pos = {f: k for k, f in enumerate(wanted)}
         tensors = []
         for clip in clips:
-            x = self.transform(frames[[pos[f] for f in clip.indices]])  # (C, T, H, W) or (crops, C, T, H, W)
+            take = [pos[f] for f in clip.indices]
+            # One clip of distinct frames (training) is the decoded array itself: no copy of it.
+            x = self.transform(frames if take == list(range(len(frames))) else frames[take])
+            # x: (C, T, H, W) or (crops, C, T, H, W)
             tensors.append(x if x.ndim == 5 else x.unsqueeze(0))
         video = torch.cat(tensors)  # (K, C, T, H, W)
         crops = video.shape[0] // len(clips)

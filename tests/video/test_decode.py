@@ -1,9 +1,12 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from motionlens.video import (
     VideoError,
     count_frames,
+    decode,
     frame_folder,
     frame_times,
     iter_frames,
@@ -105,3 +108,29 @@ def test_frame_folders_are_told_apart_in_one_place_and_read_like_files(tmp_path,
     clip = read_clip(folder, [11, 30], clamp=True)
     np.testing.assert_array_equal(clip.frames, frames[[11, 11]])
     assert not clip.damaged.any()
+
+
+XVID_BF = Path(__file__).parents[1] / "assets" / "xvid_bf.avi"
+
+
+def test_tables_built_by_decoding_are_kept_on_disk(monkeypatch):
+    """A fresh process (a DataLoader worker of the next epoch) reads the table of an AVI with
+    B-frames from the cache instead of decoding the whole file again, and reads the same frames."""
+    decode._TABLES.clear()
+    built = decode.frame_table(XVID_BF)
+    first = read_frames(XVID_BF, [40, 41, 3])
+    decode._TABLES.clear()
+    monkeypatch.setattr(decode, "_table_by_decoding", lambda *a: pytest.fail("decoded the file again"))
+    loaded = decode.frame_table(XVID_BF)
+    for name in decode._TABLE_ARRAYS + decode._TABLE_SCALARS:
+        assert np.array_equal(getattr(loaded, name), getattr(built, name)), name
+    np.testing.assert_array_equal(read_frames(XVID_BF, [40, 41, 3]), first)
+
+
+def test_an_unreadable_table_cache_is_rebuilt(isolated_cache):
+    decode._TABLES.clear()
+    built = decode.frame_table(XVID_BF)
+    decode._TABLES.clear()
+    (stored,) = (isolated_cache / "frame_tables").glob("*.npz")
+    stored.write_bytes(b"not a table")
+    assert np.array_equal(decode.frame_table(XVID_BF).pts, built.pts)
