@@ -7,6 +7,7 @@ line per run with chance in the same line, e.g.
     motion6 seed 0 | test video top-1 0.792 (chance 0.167) | checkpoint best.pt epoch 28 | 14.1 min
 
 Usage: python benchmarks/from_scratch.py OUT [--sets motion6,order8] [--seeds 0,1] [--epochs N]
+       [--set KEY=VALUE ...] [--tag NAME]   (to compare a recipe change, e.g. --set data.resize=[56,56])
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ def main() -> None:
     parser.add_argument("--sets", default="motion6,order8")
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--epochs", type=int, help="default: the recipe's")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config change on top of the defaults (repeatable)")
+    parser.add_argument("--tag", default="", help="appended to run names, to keep variants apart")
     args = parser.parse_args()
     for name in args.sets.split(","):
         spec = dict(SETS[name])
@@ -53,19 +57,20 @@ def main() -> None:
         num_classes = len(spec.get("classes") or range(spec.get("num_classes", 4)))
         for seed in map(int, args.seeds.split(",")):
             updates = [f"data.data={data_spec}", "model.name=cnn3d_small", f"seed={seed}",
-                       f"out={args.out / 'runs'}", f"name={name}-seed{seed}"]
+                       f"out={args.out / 'runs'}", f"name={name}-seed{seed}{args.tag}", *args.overrides]
             if args.epochs:
                 updates.append(f"epochs={args.epochs}")
             start = time.perf_counter()
             run = fit(resolve(TrainConfig, None, *map(parse_override, updates)), show_progress=False)
             result = evaluate_checkpoint(run, None, run / "eval-test", split="test", show_progress=False)
             minutes = (time.perf_counter() - start) / 60
-            line = (f"{name} seed {seed} | test video top-1 {result['video_top1']:.3f} (chance {1 / num_classes:.3f}) "
+            line = (f"{name}{args.tag} seed {seed} | test video top-1 {result['video_top1']:.3f} (chance {1 / num_classes:.3f}) "
                     f"on {result['num_videos']} videos [{result['protocol']}] | checkpoint "
                     f"{result['checkpoint_note'].split(',')[0]} | {minutes:.1f} min")
             print(line, flush=True)
             with open(args.out / "results.jsonl", "a") as f:
-                f.write(json.dumps({"set": name, "seed": seed, "minutes": minutes, **{
+                f.write(json.dumps({"set": name, "seed": seed, "tag": args.tag, "overrides": args.overrides,
+                                    "epochs": args.epochs, "minutes": minutes, **{
                     k: result[k] for k in ("video_top1", "mean_class_accuracy", "num_videos", "protocol",
                                            "checkpoint_note")}}) + "\n")
 

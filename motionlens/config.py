@@ -102,11 +102,12 @@ class TrainConfig:
 # own_weights: a weights file of a model that has no published weights (cnn3d_small) was made by
 #   training that model here, from scratch, so it expects the scratch recipe's input (frames spread
 #   over the video, frame differences, no flips); the optimiser is the fine-tuning one. Measured
-#   by tests/training/test_train_finetune.py (pretrain on left/right/up/down, fine-tune on the
-#   four diagonals with 4 videos each, 6 epochs; chance 25%, scratch 30%): the pretrained
-#   recipe's RGB input cannot load a stem trained on frame differences, and with frame
-#   differences its dense 8-frame clips reached 12-30%, frames spread over the video 65%;
-#   there SGD at 0.01 gave 65%, AdamW at 3e-3 45% (last block only) and at 1e-3 35%.
+#   on tests/training/test_train_finetune.py's sets (pretrain on left/right/up/down, fine-tune
+#   the whole net on the four diagonals with 4 videos each, 6 epochs, seed 0; chance 25%,
+#   scratch 30%): the pretrained recipe's RGB input cannot load a stem trained on frame
+#   differences, and with frame differences its dense 8-frame clips reached 12-30%, frames
+#   spread over the video 65%; there SGD at 0.01 gave 65%, AdamW at 3e-3 45% (last block
+#   only) and at 1e-3 35%.
 _FINETUNE_OPTIM = {"optimizer": "sgd", "lr": 0.01, "weight_decay": 1e-4, "warmup_epochs": 0.0}
 RECIPES: dict[str, dict[str, Any]] = {
     "scratch": {

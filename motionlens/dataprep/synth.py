@@ -2,9 +2,10 @@
 
 Every class is a motion of one object over a drifting, textured, noisy background, and classes
 come in pairs that only motion tells apart (left/right, clockwise/anticlockwise, approach/recede,
-swing/slide once, up/down, and the four diagonals in two mirrored pairs). Everything a single frame shows (position, size, orientation, shape, colour)
-is drawn from the same distribution for both classes of a pair, so a frame classifier is at
-chance within a pair while a model that sees time is not.
+swing/slide once, up/down, and the four diagonals as two mirrored pairs). Everything a single
+frame shows (position, size, orientation, shape, colour) is drawn from the same distribution for
+both classes of a pair, so a frame classifier is at chance within a pair while a model that sees
+time is not.
 
 Videos are seeded per (seed, class, number), so the same arguments give the same frames, and
 adding videos or classes leaves the existing ones unchanged.
