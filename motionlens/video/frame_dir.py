@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -19,15 +18,6 @@ cv2.setNumThreads(1)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 _NUMBER = re.compile(r"(\d+)(?=\.[A-Za-z]+$)")
-
-
-def is_frame_dir(path: str | os.PathLike) -> bool:
-    """True for a folder that directly holds image files."""
-    path = Path(path)
-    if not path.is_dir():
-        return False
-    with os.scandir(path) as entries:
-        return any(e.name.lower().endswith(IMAGE_EXTENSIONS) for e in entries)
 
 
 def list_frames(path: str | os.PathLike, prefix: str | None = None) -> list[str]:
