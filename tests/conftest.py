@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import select
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -55,9 +61,60 @@ def sample_videos() -> list[Path]:
     return videos
 
 
-def run_cli(*args: str, cwd=None, timeout: int = 300) -> subprocess.CompletedProcess:
-    """Run the installed `motionlens` console script."""
-    return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+class _CliServer:
+    """The client side of `_cli_server.py`: one server per test session, started on first use."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen | None = None
+        self.pending = b""  # read from the server, not yet a whole line
+
+    def run(self, args: list[str], cwd, env, timeout: float) -> subprocess.CompletedProcess:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_cli_server.py"))],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+            self.pending = b""
+        with tempfile.TemporaryDirectory() as tmp:
+            out, err = Path(tmp, "stdout"), Path(tmp, "stderr")
+            out.touch()
+            err.touch()
+            request = {"args": args, "cwd": str(cwd or os.getcwd()), "env": {**os.environ, **(env or {})},
+                       "stdout": str(out), "stderr": str(err)}
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            pid = int(self._reply("pid", 120))
+            try:
+                status = int(self._reply("exit", timeout))
+            except subprocess.TimeoutExpired:
+                os.killpg(pid, signal.SIGKILL)
+                self._reply("exit", 60)
+                raise subprocess.TimeoutExpired(["motionlens", *args], timeout, out.read_text(), err.read_text())
+            return subprocess.CompletedProcess(["motionlens", *args], status, out.read_text(), err.read_text())
+
+    def _reply(self, word: str, timeout: float) -> str:
+        """The server's next line, which starts with `word`; its value."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.pending:
+            if not select.select([self.proc.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                raise subprocess.TimeoutExpired(word, timeout)
+            chunk = os.read(self.proc.stdout.fileno(), 4096)
+            assert chunk, "the CLI fork server died"
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        assert line.startswith(f"{word} ".encode()), f"the CLI fork server said {line!r}"
+        return line.split()[1].decode()
+
+
+_SERVER = _CliServer()
+
+
+def run_cli(*args: str, cwd=None, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run a `motionlens` command line as the console script does, in a child forked from a server
+    that has imported torch already (see `_cli_server.py`); `env` adds to this process's."""
+    return _SERVER.run([str(a) for a in args], cwd, env, timeout)
+
+
+def run_script(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run the installed `motionlens` console script itself, in a new interpreter."""
+    return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=timeout)
 
 
 def save_tiny_run(run_dir: Path, classes=("jump", "run", "sit"), size: int = 64) -> Path:

@@ -1,10 +1,8 @@
-"""`motionlens predict` through the real console script."""
+"""`motionlens predict` through the command line, as the console script runs it (`run_cli`)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +11,8 @@ import torch
 from motionlens.labels import kinetics400_classes
 from motionlens.models import create_model
 from motionlens.video import count_frames, write_video
+from tests.conftest import run_cli as run
 from tests.conftest import save_tiny_run
-
-CLI = str(Path(sys.executable).parent / "motionlens")
-
-
-def run(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=180)
 
 
 def noise_video(path: Path, num_frames: int, seed: int = 0) -> Path:

@@ -1,14 +1,12 @@
-"""`motionlens models`, run through the real console entry point."""
+"""`motionlens models` through the command line, as the console script runs it (`run_cli`)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from tests.conftest import run_cli
 
 
 def _run(*args):
-    code = "from motionlens.cli import main; main()"
-    return subprocess.run([sys.executable, "-c", code, "models", *args], capture_output=True, text=True, timeout=120)
+    return run_cli("models", *args)
 
 
 def test_lists_filtered_models_with_figures():

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +14,11 @@ import pytest
 from motionlens.deploy.archive import unique_stems
 from motionlens.deploy.jobs import CRASH_ONCE_ENV
 from motionlens.video import write_video
-from tests.conftest import save_tiny_run
-
-CLI = str(Path(sys.executable).parent / "motionlens")
+from tests.conftest import run_cli, save_tiny_run
 
 
 def run(*args, env=None) -> subprocess.CompletedProcess:
-    import os
-
-    return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
+    return run_cli(*args, env=env)
 
 
 @pytest.fixture(scope="module")

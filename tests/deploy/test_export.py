@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,9 +11,7 @@ import torch
 
 from motionlens.deploy.export import export_onnx
 from motionlens.models import create_model
-from tests.conftest import save_tiny_run
-
-CLI = str(Path(sys.executable).parent / "motionlens")
+from tests.conftest import run_cli, save_tiny_run
 
 
 def tiny_run(path: Path) -> Path:
@@ -51,8 +48,7 @@ def test_without_onnxruntime_the_file_is_still_validated(tmp_path, monkeypatch):
 def test_export_cli(tmp_path):
     tiny_run(tmp_path / "run")
     out = tmp_path / "exported" / "model.onnx"
-    proc = subprocess.run([CLI, "export", str(tmp_path / "run"), "--onnx", str(out), "--opset", "17"],
-                          capture_output=True, text=True, timeout=120)
+    proc = run_cli("export", tmp_path / "run", "--onnx", out, "--opset", "17")
     assert proc.returncode == 0, proc.stderr
     assert out.is_file() and out.with_suffix(".json").is_file()
     assert "onnxruntime output matches PyTorch" in proc.stderr

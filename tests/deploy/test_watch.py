@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -28,8 +26,8 @@ from motionlens.errors import MotionlensError, VideoError
 from motionlens.models import create_model
 from motionlens.training.checkpoint import save_checkpoint
 from motionlens.video import Frame, write_video
+from tests.conftest import run_cli
 
-CLI = str(Path(sys.executable).parent / "motionlens")
 FPS = 25.0
 
 
@@ -259,8 +257,8 @@ def test_watch_cli_alerts_once_at_the_right_time(tmp_path):
     events = tmp_path / "events.jsonl"
     # --no-realtime: as fast as it goes and no frame dropped, so the timing does not depend on the
     # machine's load (pacing and dropping are tested above with a fake clock)
-    proc = subprocess.run([CLI, "watch", str(video), str(ckpt), "--alert", "bright:0.8:0.4s", "--events", str(events),
-                           "--window-stride", "2", "--no-realtime"], capture_output=True, text=True, timeout=120)
+    proc = run_cli("watch", video, ckpt, "--alert", "bright:0.8:0.4s", "--events", events, "--window-stride", "2",
+                   "--no-realtime")
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in events.read_text().splitlines()]
     alerts = [e for e in lines if e["event"] == "alert"]
