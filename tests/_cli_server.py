@@ -1,29 +1,34 @@
-"""A fork server for the tests' `run_cli`: imports torch and motionlens once, then runs each
-`motionlens` command line in a fresh forked child, as the console script would run it.
+"""A fork server for the tests' command lines (`conftest.CliServer`): imports torch and motionlens
+once, then runs each `motionlens` command line in a fresh forked child, as the console script would.
 
 A new interpreter spends 5-8 s of CPU on this 2-core machine importing torch; about a hundred
-command lines in the suite paid that each. The server imports but never computes, so no thread
-pool exists to be broken by fork. Each child gets the caller's environment, working directory and
-its own stdout/stderr files, stdin from /dev/null, its own process group, and exits through the
-normal interpreter shutdown (atexit hooks, buffered output) with the exit status the console script
-would give.
+command lines in the suite paid that each, and the checkpoint fault test kills 20 training runs.
+The server imports but never computes, so no thread pool exists to be broken by fork. Each child
+gets the caller's environment and working directory, its own output files, stdin from /dev/null,
+its own process group, optionally a file-size limit (RLIMIT_FSIZE: a full disk, as a writer sees
+it), and exits through the normal interpreter shutdown (atexit hooks, buffered output) with the
+status the console script would give.
 
-Protocol, one JSON line per request on stdin: {"args", "cwd", "env", "stdout", "stderr"}; replies on
-stdout: "pid N" when the child starts, then "exit STATUS" (negative: killed by that signal).
+One JSON request per line on stdin: {"args", "cwd", "env", "stdout", "stderr", "fsize"}. Replies,
+one JSON line each: {"pid": N} when the child starts, then {"pid": N, "status": S} when it has
+ended (negative: killed by that signal). Exits when stdin closes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import traceback
 
 # Everything a command line imports that costs time; importing never starts torch's thread pools.
 import torch  # noqa: F401
+import torch._dynamo  # noqa: F401  (the optimisers import it lazily: seconds per child otherwise)
 
-import motionlens.cli  # noqa: F401
+import motionlens.cli
 import motionlens.deploy.predict  # noqa: F401
+import motionlens.report.plots  # noqa: F401  (matplotlib)
 import motionlens.training.evaluate  # noqa: F401
 import motionlens.training.train  # noqa: F401
 
@@ -34,9 +39,12 @@ def child(request: dict) -> int:
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
-    for fd, path, flags in ((0, os.devnull, os.O_RDONLY), (1, request["stdout"], os.O_WRONLY),
-                            (2, request["stderr"], os.O_WRONLY)):
-        opened = os.open(path, flags)
+    if request.get("fsize"):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (request["fsize"], request["fsize"]))
+    for fd, path, flags in ((0, os.devnull, os.O_RDONLY),
+                            (1, request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_APPEND),
+                            (2, request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_APPEND)):
+        opened = os.open(path, flags, 0o644)
         os.dup2(opened, fd)
         os.close(opened)
     sys.argv = ["motionlens", *request["args"]]
@@ -60,9 +68,9 @@ def serve() -> int | None:
         pid = os.fork()
         if pid == 0:
             return child(request)
-        print(f"pid {pid}", flush=True)
+        print(json.dumps({"pid": pid}), flush=True)
         _, status = os.waitpid(pid, 0)
-        print(f"exit {os.waitstatus_to_exitcode(status)}", flush=True)
+        print(json.dumps({"pid": pid, "status": os.waitstatus_to_exitcode(status)}), flush=True)
     return None
 
 

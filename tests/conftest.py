@@ -61,55 +61,81 @@ def sample_videos() -> list[Path]:
     return videos
 
 
-class _CliServer:
-    """The client side of `_cli_server.py`: one server per test session, started on first use."""
+class CliServer:
+    """Runs `motionlens` command lines in children forked from `_cli_server.py`, which has imported
+    torch once: start one and learn its pid, wait for its status, or run one to the end."""
 
     def __init__(self) -> None:
         self.proc: subprocess.Popen | None = None
         self.pending = b""  # read from the server, not yet a whole line
 
-    def run(self, args: list[str], cwd, env, timeout: float) -> subprocess.CompletedProcess:
+    def start(self, args, stdout: Path, stderr: Path | None = None, env: dict | None = None, cwd=None,
+              fsize: int | None = None) -> int:
+        """Start `motionlens ARGS` (output appended to the files; `env` adds to this process's);
+        returns the child's pid."""
         if self.proc is None or self.proc.poll() is not None:
             self.proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_cli_server.py"))],
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+                                         start_new_session=True)
             self.pending = b""
+        request = {"args": [str(a) for a in args], "cwd": str(cwd or os.getcwd()), "env": {**os.environ, **(env or {})},
+                   "stdout": str(stdout), "stderr": str(stderr or stdout), "fsize": fsize}
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        return self._reply(120)["pid"]
+
+    def wait(self, timeout: float = 600) -> int:
+        """The exit status of the child started last (negative: killed by that signal)."""
+        return self._reply(timeout)["status"]
+
+    def run(self, args, cwd=None, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
         with tempfile.TemporaryDirectory() as tmp:
             out, err = Path(tmp, "stdout"), Path(tmp, "stderr")
-            out.touch()
-            err.touch()
-            request = {"args": args, "cwd": str(cwd or os.getcwd()), "env": {**os.environ, **(env or {})},
-                       "stdout": str(out), "stderr": str(err)}
-            self.proc.stdin.write(json.dumps(request) + "\n")
-            pid = int(self._reply("pid", 120))
+            pid = self.start(args, out, err, env=env, cwd=cwd)
             try:
-                status = int(self._reply("exit", timeout))
+                status = self.wait(timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(pid, signal.SIGKILL)
-                self._reply("exit", 60)
+                self.kill(pid)
+                self.wait()
                 raise subprocess.TimeoutExpired(["motionlens", *args], timeout, out.read_text(), err.read_text())
             return subprocess.CompletedProcess(["motionlens", *args], status, out.read_text(), err.read_text())
 
-    def _reply(self, word: str, timeout: float) -> str:
-        """The server's next line, which starts with `word`; its value."""
+    @staticmethod
+    def kill(pid: int) -> None:
+        """SIGKILL a child and its process group (DataLoader workers); the server then reports it ended."""
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def close(self) -> None:
+        """End the server and anything it still runs (its own session: nothing else is touched)."""
+        if self.proc is not None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def _reply(self, timeout: float) -> dict:
         deadline = time.monotonic() + timeout
         while b"\n" not in self.pending:
             if not select.select([self.proc.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
-                raise subprocess.TimeoutExpired(word, timeout)
+                raise subprocess.TimeoutExpired("the CLI fork server", timeout)
             chunk = os.read(self.proc.stdout.fileno(), 4096)
             assert chunk, "the CLI fork server died"
             self.pending += chunk
         line, self.pending = self.pending.split(b"\n", 1)
-        assert line.startswith(f"{word} ".encode()), f"the CLI fork server said {line!r}"
-        return line.split()[1].decode()
+        return json.loads(line)
 
 
-_SERVER = _CliServer()
+_SERVER = CliServer()
 
 
 def run_cli(*args: str, cwd=None, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run a `motionlens` command line as the console script does, in a child forked from a server
     that has imported torch already (see `_cli_server.py`); `env` adds to this process's."""
-    return _SERVER.run([str(a) for a in args], cwd, env, timeout)
+    return _SERVER.run(args, cwd, env, timeout)
 
 
 def run_script(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:

@@ -3,12 +3,9 @@ resumes from an intact checkpoint; a full disk is one clear error that keeps the
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,8 +13,8 @@ import pytest
 
 from motionlens.dataprep.synth import synthesize
 from motionlens.training.checkpoint import WRITE_DELAY_ENV, read_training_checkpoint
+from tests.conftest import CliServer
 
-FORK_TRAINER = str(Path(__file__).with_name("_fork_trainer.py"))
 TINY = ["--model", "cnn3d_small", "--clip-len", "4", "--batch-size", "4", "--workers", "0", "--max-steps", "1",
         "--set", "data.resize=32", "--set", "data.crop_size=28", "--set", "eval_every=1000", "--set", "save_every=0"]
 
@@ -29,46 +26,10 @@ def dataset(tmp_path_factory):
                       duration=0.6, seed=0)
 
 
-class ForkTrainer:
-    """Drives _fork_trainer.py: start a training run, learn its pid, kill it, read how it ended."""
-
-    def __init__(self):
-        self.proc = subprocess.Popen([sys.executable, FORK_TRAINER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, env={**os.environ, "PYTHONPATH": os.getcwd()}, start_new_session=True)
-
-    def start(self, argv: list, log: Path, env: dict | None = None, fsize: int | None = None) -> int:
-        request = {"argv": list(map(str, argv)), "env": env or {}, "log": str(log), "fsize": fsize}
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())["pid"]
-
-    def run(self, argv: list, log: Path, **kw) -> int:
-        self.start(argv, log, **kw)
-        return self.wait()
-
-    def wait(self) -> int:
-        return json.loads(self.proc.stdout.readline())["status"]
-
-    def stop_child(self, pid: int) -> None:
-        """After a failed assertion: the child may still run; kill it (the server reports it ended)."""
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-    def close(self) -> None:
-        """End the server and anything it still runs (its own session: nothing else is touched)."""
-        self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-
 @pytest.fixture(scope="module")
 def trainer():
-    trainer = ForkTrainer()
+    """Training runs to start, kill and resume without a torch import each (see `_cli_server.py`)."""
+    trainer = CliServer()
     yield trainer
     trainer.close()
 
@@ -93,7 +54,7 @@ def test_sigkill_at_random_moments_always_resumes_from_an_intact_checkpoint(data
         for attempt in range(20):
             started_from = read_training_checkpoint(ckpts / "last.pt")["epoch"] if (ckpts / "last.pt").exists() else 0
             stamp = (ckpts / "last.pt").stat().st_mtime_ns if started_from else None
-            pid = trainer.start(resume if started_from else first, log, env)
+            pid = trainer.start(resume if started_from else first, log, env=env)
             hit = False
             if attempt % 2:  # after this run's first checkpoint, kill inside its next write
                 deadline = time.monotonic() + 60
@@ -117,7 +78,7 @@ def test_sigkill_at_random_moments_always_resumes_from_an_intact_checkpoint(data
         # A last resume: it must carry on from the last intact checkpoint, one epoch after it.
         last = read_training_checkpoint(ckpts / "last.pt")["epoch"]
         stamp = (ckpts / "last.pt").stat().st_mtime_ns
-        pid = trainer.start(resume, log, env)
+        pid = trainer.start(resume, log, env=env)
         deadline = time.monotonic() + 60
         while (ckpts / "last.pt").stat().st_mtime_ns == stamp and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -126,7 +87,7 @@ def test_sigkill_at_random_moments_always_resumes_from_an_intact_checkpoint(data
         pid = None
     finally:
         if pid is not None:  # an assertion failed while a child ran
-            trainer.stop_child(pid)
+            trainer.kill(pid)
             trainer.wait()
     state = read_training_checkpoint(ckpts / "last.pt")
     assert state["epoch"] >= last + 1 and [row["epoch"] for row in state["history"]] == list(range(1, state["epoch"] + 1))
@@ -140,14 +101,16 @@ def test_sigkill_at_random_moments_always_resumes_from_an_intact_checkpoint(data
 def test_a_full_disk_is_one_line_and_keeps_the_last_checkpoint(dataset, trainer, tmp_path):
     log = tmp_path / "train.log"
     args = ["train", "--data", dataset.spec, *TINY, "--epochs", "1", "--out", tmp_path / "runs", "--name", "r"]
-    assert trainer.run(args, log) == 0, log.read_text()
+    trainer.start(args, log)
+    assert trainer.wait() == 0, log.read_text()
     last = tmp_path / "runs" / "r" / "checkpoints" / "last.pt"
     size = last.stat().st_size
     before = read_training_checkpoint(last)
 
     log.write_text("")
     # In the child only: no file may grow past half a checkpoint (what a writer sees of a full disk).
-    status = trainer.run(["train", "--resume", last.parent.parent, "--epochs", "2"], log, fsize=size // 2)
+    trainer.start(["train", "--resume", last.parent.parent, "--epochs", "2"], log, fsize=size // 2)
+    status = trainer.wait()
     output = log.read_text()
     assert status == 1, output
     assert [line for line in output.splitlines() if line.startswith("error")] == [
