@@ -6,8 +6,12 @@ line per run with chance in the same line, e.g.
 
     motion6 seed 0 | test video top-1 0.792 (chance 0.167) | checkpoint best.pt epoch 28 | 14.1 min
 
+With --reference, each set and seed is also learned by benchmarks/reference_learner.py (a plain
+in-memory loop, the yardstick of issue 12) in the same run, and its line follows.
+
 Usage: python benchmarks/from_scratch.py OUT [--sets motion6,order8] [--seeds 0,1] [--epochs N]
-       [--set KEY=VALUE ...] [--tag NAME]   (to compare a recipe change, e.g. --set data.resize=[56,56])
+       [--set KEY=VALUE ...] [--tag NAME] [--reference]
+       (to compare a recipe change, e.g. --set data.resize=[56,56])
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import argparse
 import json
 import time
 from pathlib import Path
+
+import reference_learner
 
 from motionlens.config import TrainConfig, parse_override, resolve
 from motionlens.dataprep.synth import synthesize
@@ -46,6 +52,7 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="a config change on top of the defaults (repeatable)")
     parser.add_argument("--tag", default="", help="appended to run names, to keep variants apart")
+    parser.add_argument("--reference", action="store_true", help="also run the reference learner on each set and seed")
     args = parser.parse_args()
     for name in args.sets.split(","):
         spec = dict(SETS[name])
@@ -68,6 +75,10 @@ def main() -> None:
                     f"on {result['num_videos']} videos [{result['protocol']}] | checkpoint "
                     f"{result['checkpoint_note'].split(',')[0]} | {minutes:.1f} min")
             print(line, flush=True)
+            if args.reference:
+                ref = reference_learner.run(data_spec, seed=seed)
+                print(f"{name} seed {seed} | reference learner: test video top-1 {ref['video_top1']:.3f} "
+                      f"(chance {ref['chance']:.3f}) | 40 epochs | {ref['minutes']:.1f} min", flush=True)
             with open(args.out / "results.jsonl", "a") as f:
                 f.write(json.dumps({"set": name, "seed": seed, "tag": args.tag, "overrides": args.overrides,
                                     "epochs": args.epochs, "minutes": minutes, **{

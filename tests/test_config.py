@@ -49,7 +49,7 @@ def test_recipe_fills_only_what_was_left_unset():
 
     scratch = fill_recipe(resolve(TrainConfig, None, parse_override("model.name=cnn3d_small")))
     assert (scratch.optim.optimizer, scratch.optim.lr, scratch.epochs) == ("adamw", 3e-3, RECIPES["scratch"]["epochs"])
-    assert (scratch.data.train_sampler, scratch.data.modality, scratch.data.hflip) == ("tsn", "rgb_diff", False)
+    assert (scratch.data.train_sampler, scratch.data.modality, scratch.data.hflip) == ("tsn", "diff", False)
     tuned = fill_recipe(resolve(TrainConfig, None, parse_override("model.pretrained=kinetics400"),
                                 parse_override("optim.lr=0.002"), parse_override("data.hflip=false")))
     assert (tuned.optim.optimizer, tuned.optim.lr, tuned.data.hflip, tuned.data.modality) == ("sgd", 0.002, False, "rgb")
@@ -64,9 +64,9 @@ def test_a_weights_file_of_a_model_without_published_weights_gets_the_own_weight
 
     own = filled("model.name=cnn3d_small", "model.pretrained=/some/cardinal.pth")
     assert recipe_name(own) == "own_weights"
-    # Its input is what training here gave it (a stem trained on frame differences loads only
-    # into rgb_diff), its optimiser the fine-tuning one.
-    assert (own.data.train_sampler, own.data.modality, own.data.hflip) == ("tsn", "rgb_diff", False)
+    # Its input is what training here gave it (frame differences: a stem trained on them expects
+    # them), its optimiser the fine-tuning one.
+    assert (own.data.train_sampler, own.data.modality, own.data.hflip) == ("tsn", "diff", False)
     assert (own.optim.optimizer, own.optim.lr, own.epochs) == ("sgd", 0.01, 10)
     published = filled("model.name=r3d_18", "model.pretrained=/some/r3d_18_finetuned.pth")
     assert recipe_name(published) == "pretrained"

@@ -52,7 +52,7 @@ def train_options(fn):
         click.option("--optimizer", type=click.Choice(["sgd", "adamw"])), click.option("--lr", type=float),
         click.option("--epochs", type=int), click.option("--seed", type=int),
         click.option("--device", help="auto | cpu | cuda | cuda:N"),
-        click.option("--modality", type=click.Choice(["rgb", "rgb_diff", "flow", "rgb+flow"])),
+        click.option("--modality", type=click.Choice(["rgb", "diff", "rgb_diff", "flow", "rgb+flow"])),
         click.option("--flow-root", help="extracted flow (`motionlens flow --out`), for flow modalities"),
         click.option("--max-steps", type=int, help="cap on steps per epoch (quick checks)"),
         click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",

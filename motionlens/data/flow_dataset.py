@@ -9,7 +9,7 @@ a request for frame N - 1 (the last) gets flow frame N - 2.
 Modalities read from extracted flow (channels of the decoded `(T, H, W, C)` uint8 frames):
   flow       2   x, y flow, quantised (127.5 = no motion)
   rgb+flow   5   RGB frames and their flow, aligned in time, for the fused `twostream` model
-Other modalities (rgb, rgb_diff) decode the video's frames and are left alone here.
+Other modalities (rgb, diff, rgb_diff) decode the video's frames and are left alone here.
 
 Flow is normalised with FLOW_MEAN = (0.5, 0.5), FLOW_STD = (0.226, 0.226) on [0, 1] values (the
 temporal models' ModelCfg carries them), and a horizontal flip negates flow-x (stored as 1 - x).
@@ -71,7 +71,7 @@ def rgb_flow_decoder(flow_root: str | os.PathLike, data_root: str | os.PathLike,
 def modality_decoder(modality: str, flow_root: str | os.PathLike | None, data_root: str,
                      size: Size = None) -> Decoder | None:
     """The decoder for a modality that reads flow ("flow", "rgb+flow"), or None for one that does
-    not (rgb, rgb_diff). One-line errors when the flow is missing."""
+    not (rgb, diff, rgb_diff). One-line errors when the flow is missing."""
     if modality not in FLOW_MODALITIES:
         return None
     if not flow_root:

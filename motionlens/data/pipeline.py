@@ -131,12 +131,13 @@ def load_index(data: DataConfig, show_progress: bool = True) -> VideoIndex:
     return index
 
 
-MODALITY_CHANNELS = {"rgb": 3, "rgb_diff": 6, "flow": 2, "rgb+flow": 5}  # model input channels per modality
+MODALITY_CHANNELS = {"rgb": 3, "diff": 3, "rgb_diff": 6, "flow": 2, "rgb+flow": 5}  # model input channels per modality
+_DIFFERENCES = {"diff": "only", "rgb_diff": "append"}  # modalities made of frame differences
 
 
 def _numerics(pipe: Pipeline) -> dict:
     return {"interpolation": pipe.interpolation, "antialias": pipe.antialias, "round_resized": pipe.round_resized,
-            "channel_order": pipe.channel_order, "frame_differences": pipe.modality == "rgb_diff"}
+            "channel_order": pipe.channel_order, "differences": _DIFFERENCES.get(pipe.modality, "")}
 
 
 def eval_transform(pipe: Pipeline, num_crops: int = 1) -> ClipTransform:

@@ -152,12 +152,13 @@ def temporal_subsample(clip: torch.Tensor, num_frames: int) -> torch.Tensor:
     return clip[:, idx]
 
 
-def append_frame_differences(clip: torch.Tensor) -> torch.Tensor:
-    """TSN's RGB-difference modality: `(..., C, T, H, W)` -> `(..., 2C, T, H, W)`, the frames followed
-    by the difference of each frame from the one before it (zero for the first frame)."""
+def frame_differences(clip: torch.Tensor, keep_frames: bool = False) -> torch.Tensor:
+    """TSN's RGB difference: each frame minus the one before it (zero for the first frame), so
+    `(..., C, T, H, W)` keeps its shape; with `keep_frames`, `(..., 2C, T, H, W)`: the frames, then
+    their differences."""
     diff = torch.zeros_like(clip)
     diff[..., 1:, :, :] = clip[..., 1:, :, :] - clip[..., :-1, :, :]
-    return torch.cat([clip, diff], dim=-4)
+    return torch.cat([clip, diff], dim=-4) if keep_frames else diff
 
 
 @dataclass
@@ -178,7 +179,7 @@ class ClipTransform:
     jitter: bool = False
     resized_crop: bool = False
     flip_negates_channel: int | None = None  # flow x-component changes sign under a flip
-    frame_differences: bool = False  # append RGB differences (modality "rgb_diff")
+    differences: str = ""  # "" | "only" (modality "diff": frame differences) | "append" ("rgb_diff": frames, then differences)
     interpolation: str = "bilinear"
     antialias: bool = False
     round_resized: bool = False
@@ -186,7 +187,7 @@ class ClipTransform:
 
     def __call__(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
         clip = self._transform(frames)
-        return append_frame_differences(clip) if self.frame_differences else clip
+        return frame_differences(clip, keep_frames=self.differences == "append") if self.differences else clip
 
     def _transform(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
         if not torch.is_tensor(frames) or frames.dtype == torch.uint8:  # decoded uint8 (T, H, W, C)

@@ -80,7 +80,7 @@ def modality_stats(pipe: Pipeline) -> Pipeline:
 
     A model whose weights record holds RGB statistics (3 values) trained on flow (2 channels) or
     RGB + flow (5) gets the flow statistics for the flow channels, instead of a shape error
-    inside a DataLoader worker. rgb_diff normalises the RGB frames before differencing: 3 values."""
+    inside a DataLoader worker. diff and rgb_diff normalise the RGB frames before differencing: 3 values."""
     from ..data.flow_dataset import FLOW_MEAN, FLOW_STD
 
     rgb_mean, rgb_std = tuple(pipe.mean[:3]), tuple(pipe.std[:3])

@@ -96,3 +96,20 @@ def test_bgr_channel_order_reverses_channels():
     rgb = ClipTransform(8, 8, mean=(0.0,) * 3, std=(1.0,) * 3)(frames)
     bgr = ClipTransform(8, 8, mean=(0.0,) * 3, std=(1.0,) * 3, channel_order="BGR")(frames)
     assert rgb[0].min() == 1.0 and bgr[2].min() == 1.0 and bgr[0].max() == 0.0
+
+
+@pytest.mark.parametrize("modality, channels", [("diff", 3), ("rgb_diff", 6)])
+def test_frame_difference_modalities(modality, channels):
+    from motionlens.data.pipeline import MODALITY_CHANNELS, Pipeline, eval_transform
+
+    frames = np.zeros((4, 8, 8, 3), dtype=np.uint8)
+    frames[1] = 51  # 0.2 after /255
+    frames[2:] = 255
+    pipe = Pipeline(clip_len=4, frame_stride=1, target_fps=None, resize=8, crop_size=8,
+                    mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), modality=modality)
+    x = eval_transform(pipe)(frames)  # (C, T, H, W)
+    assert x.shape == (channels, 4, 8, 8) and MODALITY_CHANNELS[modality] == channels
+    diff = x[-3:, :, 0, 0]  # the differences of normalised frames: (frame - previous) / std, 0 first
+    assert torch.allclose(diff, torch.tensor([0.0, 0.8, 3.2, 0.0]).expand(3, 4), atol=1e-5)
+    if modality == "rgb_diff":  # the normalised frames come first
+        assert torch.allclose(x[:3, :, 0, 0], torch.tensor([-2.0, -1.2, 2.0, 2.0]).expand(3, 4), atol=1e-5)

@@ -20,9 +20,9 @@ SCENES = dict(layout="list", size=(40, 52), fps=12.5, duration=(1.2, 2.0), objec
 BUDGET = ["--epochs", "6", "--set", "eval_every=6"]  # validate once, at the end: val is not what is measured
 
 
-# Test video top-1, fine-tuned vs scratch (chance 25%): seed 0 65% vs 30%, seed 1 90% vs 25%, seed 2
-# 70% vs 35%; about 50 s of CPU time each (imports included), 66-79 s of wall time on 2 cores shared
-# with other jobs. CI runs seed 1.
+# Test video top-1, fine-tuned vs scratch (chance 25%): seeds 0, 1, 2 gave 95% vs 70%, 95% vs 65%,
+# 95% vs 75% (about 35-40 s of wall time each on 2 cores). With the frames-and-differences input and
+# the 4x-subsampling stem of before, scratch reached only 25-35% and fine-tuning 65-90%. CI runs seed 1.
 @pytest.mark.parametrize("seed", [1])
 def test_weights_pretrained_on_cardinal_directions_fine_tune_to_diagonals_far_better_than_scratch(tmp_path, seed):
     runs = tmp_path / "runs"
@@ -40,11 +40,12 @@ def test_weights_pretrained_on_cardinal_directions_fine_tune_to_diagonals_far_be
     # The file's own recipe: its input (frames spread over the video, frame differences, no flips),
     # fine-tuning's optimiser.
     assert (recipe["data"]["train_sampler"], recipe["data"]["modality"], recipe["data"]["hflip"],
-            recipe["optim"]["optimizer"]) == ("tsn", "rgb_diff", False, "sgd")
+            recipe["optim"]["optimizer"]) == ("tsn", "diff", False, "sgd")
     tuned = evaluate(finetuned)
     scratch = evaluate(train(diagonal, runs, "scratch", *BUDGET, subprocess=False))
 
     figures = f"fine-tuned {tuned['video_top1']:.0%}, scratch {scratch['video_top1']:.0%}, chance 25%"
     assert tuned["num_videos"] == scratch["num_videos"] == 20
-    assert tuned["video_top1"] >= 0.55, figures
-    assert tuned["video_top1"] >= scratch["video_top1"] + 0.25, figures
+    assert tuned["video_top1"] >= 0.8, figures
+    right = {name: round(m["video_top1"] * m["num_videos"]) for name, m in (("tuned", tuned), ("scratch", scratch))}
+    assert right["tuned"] >= right["scratch"] + 4, figures  # at least 4 of the 20 test videos more
