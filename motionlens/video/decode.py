@@ -380,6 +380,8 @@ def decode_packets(container, stream, errors: list[int], table: FrameTable | Non
                 continue
             yield from frames
         return
+    except av.error.ExitError:  # FFmpeg gave up a blocking read for a pending Ctrl-C: not the end
+        raise KeyboardInterrupt from None
     except av.error.FFmpegError:
         errors[0] += 1
     try:
@@ -679,6 +681,8 @@ def open_source(source: str | int | os.PathLike, timeout: float = 10.0):
         container = av.open(source_str, format=fmt, options=options, timeout=timeout, metadata_errors="ignore")
     except av.error.InvalidDataError:
         raise VideoError(source_str, "not a video file (no known container format)") from None
+    except av.error.ExitError:  # a Ctrl-C while connecting: not a connection failure to retry
+        raise KeyboardInterrupt from None
     except (av.error.FFmpegError, OSError) as err:
         raise VideoError(source_str, f"cannot open: {getattr(err, 'strerror', None) or err}") from None
     if not container.streams.video:
@@ -739,6 +743,8 @@ def iter_frames(source: str | int | os.PathLike, size: Size = None, step: int = 
             corrupt += bool(frame.is_corrupt)
             if index % step == 0:
                 yield Frame(index, time, convert(frame))
+    except av.error.ExitError:  # FFmpeg gave up a blocking read for a pending Ctrl-C: not a drop-out
+        raise KeyboardInterrupt from None
     except av.error.FFmpegError as err:
         raise VideoError(str(source), f"decoding failed (corrupt, truncated or dropped): {err}") from None
     finally:

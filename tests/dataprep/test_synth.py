@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import re
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,8 +17,8 @@ from motionlens.dataprep import synth
 from motionlens.dataprep.synth import CLASSES, make_scene, make_track, render_clip, synthesize, write_long_video
 from motionlens.errors import MotionlensError
 from motionlens.video import count_frames, probe, read_frames
+from tests.conftest import run_script
 
-CLI = str(Path(sys.executable).parent / "motionlens")
 TINY = dict(size=(48, 64), fps=25.0, duration=(0.32, 0.6))  # 8-15 frames
 
 
@@ -300,14 +298,15 @@ def test_synthesize_refuses_a_non_empty_folder(tmp_path):
 
 def test_cli_writes_a_dataset_and_refuses_a_non_empty_out(tmp_path):
     out = tmp_path / "cli"
-    args = [CLI, "synth", str(out), "--layout", "list", "--classes", "2", "--videos-per-class", "2",
-            "--size", "48x64", "--duration", "0.4"]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    # The installed console script itself, in a new interpreter (synth imports no torch: cheap).
+    args = ["synth", out, "--layout", "list", "--classes", "2", "--videos-per-class", "2", "--size", "48x64",
+            "--duration", "0.4"]
+    done = run_script(*args)
     assert done.returncode == 0, done.stderr
     assert f"--data list:{out}" in done.stdout and "4 videos" in done.stdout
     assert len(_files(out, "*.mp4")) == 4 and (out / "train.txt").is_file()
-    again = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    again = run_script(*args)
     assert again.returncode == 2 and "not empty" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1 and "Traceback" not in again.stderr
-    bad = subprocess.run([CLI, "synth", str(tmp_path / "x"), "--size", "48by64"], capture_output=True, text=True)
+    bad = run_script("synth", tmp_path / "x", "--size", "48by64")
     assert bad.returncode == 2 and "--size" in bad.stderr and "Traceback" not in bad.stderr
