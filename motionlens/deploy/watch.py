@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 import re
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -207,7 +209,8 @@ def reconnecting_frames(open_frames: Callable[[], Iterable[Frame]], max_retries:
                         live: bool = True, max_delay: float = 30.0, sleep: Sleep = time.sleep,
                         clock: Clock = time.monotonic,
                         on_retry: Callable[[int, float, str], None] | None = None,
-                        on_resume: Callable[[float, int, float], None] | None = None) -> Iterator[Frame]:
+                        on_resume: Callable[[float, int, float], None] | None = None,
+                        stopped: Callable[[], bool] = lambda: False) -> Iterator[Frame]:
     """Frames from `open_frames()`, reopened with exponential backoff when the source drops out.
 
     A drop-out is a VideoError while reading, or, for a live source, the stream ending. After a
@@ -216,7 +219,9 @@ def reconnecting_frames(open_frames: Callable[[], Iterable[Frame]], max_retries:
     them) end it with a VideoError. A file (`live=False`) is not reopened: its end is the end,
     and its errors are raised. `on_retry(attempt, delay, reason)` is called before each wait,
     `on_resume(gap_sec, attempts, time_sec)` when frames flow again after a drop-out: the gap
-    from the failure to the first new frame, and that frame's time on the continued timeline."""
+    from the failure to the first new frame, and that frame's time on the continued timeline.
+    Once `stopped()` is true (a Ctrl-C that the decoder swallowed), the next frame or drop-out
+    raises KeyboardInterrupt instead."""
     last: Frame | None = None
     failures, failed_at = 0, 0.0
     while True:
@@ -234,6 +239,8 @@ def reconnecting_frames(open_frames: Callable[[], Iterable[Frame]], max_retries:
                             on_resume(outage, failures, frame.time + time_offset)
                 failures = 0
                 last = Frame(frame.index + index_offset, frame.time + time_offset, frame.image)
+                if stopped():
+                    raise KeyboardInterrupt
                 yield last
             if not live:
                 return
@@ -242,6 +249,8 @@ def reconnecting_frames(open_frames: Callable[[], Iterable[Frame]], max_retries:
             if not live:
                 raise
             reason = err.reason
+        if stopped():  # FFmpeg ends a blocking read for a pending Ctrl-C, as if the stream had dropped
+            raise KeyboardInterrupt
         failed_at = clock() if failures == 0 else failed_at  # the outage began at the first failure
         failures += 1
         if failures > max_retries:
@@ -304,17 +313,45 @@ def watch(source: str | int, predictor, rules: Sequence[AlertRule] = (), on_even
 
     open_frames.source = str(source)
     predictor.warmup()
+    interrupted = _InterruptFlag()
     frames = reconnecting_frames(open_frames, max_retries=max_retries, retry_delay=retry_delay, live=live,
-                                 on_retry=on_retry, on_resume=on_resume)
+                                 on_retry=on_retry, on_resume=on_resume, stopped=interrupted.is_set)
     watcher = StreamWatcher(lambda clip: predictor([clip])[0], predictor.classes, rel,
                             window_stride or max(1, (int(rel[-1]) + 1) // 2), rules, on_event, pace=pace,
                             drop=pace or live, fps=fps, smooth=smooth, report_every=report_every,
                             emit_windows=emit_windows, on_status=on_status)
     try:
-        return watcher.run(frames)
+        with interrupted:
+            return watcher.run(frames)
     except (VideoError, KeyboardInterrupt):
         watcher._status("summary")
         raise
+
+
+class _InterruptFlag:
+    """While entered (in the main thread), Ctrl-C also sets a flag that stays set: FFmpeg answers a
+    signal inside a blocking network read by ending the read, and the KeyboardInterrupt can be
+    lost on the way, so a live source would be reconnected instead of stopped."""
+
+    def __init__(self) -> None:
+        self.flag = False
+        self.previous = None
+
+    def is_set(self) -> bool:
+        return self.flag
+
+    def _handle(self, signum, frame) -> None:
+        self.flag = True
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> "_InterruptFlag":
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
 
 
 def format_status(status: dict) -> str:

@@ -171,6 +171,26 @@ def test_reconnects_with_backoff_and_resumes_the_timeline():
     assert resumes == [(0.5, 1, times[10])]  # the gap is logged once, with its length, where it ends
 
 
+def test_a_swallowed_ctrl_c_stops_instead_of_reconnecting():
+    """FFmpeg ends a blocking read when Ctrl-C arrives, and the KeyboardInterrupt can be lost on the
+    way (the stream just looks dropped). Once the flag is up, no reconnection and no further frame."""
+    clock, retries = FakeClock(), []
+    ended = {"yes": False}
+
+    def stream_that_ends():
+        ended["yes"] = True  # as the read interrupted by the signal: the stream "ended"
+        return iter([Frame(0, 0.0, np.zeros((1, 1, 1), dtype=np.uint8))])
+
+    frames = reconnecting_frames(stream_that_ends, max_retries=3, sleep=clock.sleep, clock=clock,
+                                 on_retry=lambda *a: retries.append(a), stopped=lambda: ended["yes"])
+    with pytest.raises(KeyboardInterrupt):
+        list(frames)
+    assert retries == [] and clock.sleeps == []
+    flowing = reconnecting_frames(FlakySource(), sleep=clock.sleep, clock=clock, stopped=lambda: True)
+    with pytest.raises(KeyboardInterrupt):
+        next(flowing)  # frames still flowing: the next one stops it
+
+
 def test_watcher_keeps_going_across_a_reconnection():
     clock, windows = FakeClock(), []
     frames = reconnecting_frames(FlakySource(), max_retries=1, retry_delay=0.5, sleep=clock.sleep, clock=clock)

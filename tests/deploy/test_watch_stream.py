@@ -22,6 +22,13 @@ BRIGHT = (1.0, 2.6)  # seconds of each connection's stream that are bright
 WINDOW, HOP = 8 / 25, 2 / 25
 
 
+def _default_sigint() -> None:
+    """In the child before exec: Ctrl-C as a shell would deliver it (default action, not blocked),
+    whatever this test process inherited or set up."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -61,7 +68,8 @@ def test_watch_reconnects_to_a_killed_and_restarted_stream(tmp_path):
     server = start_server(port, lifetime=60)
     watch = subprocess.Popen([CLI, "watch", f"http://127.0.0.1:{port}/live.ts", str(ckpt), "--alert",
                               "bright:0.8:0.4s", "--events", str(events_file), "--window-stride", "2", "--retry-delay", "0.3",
-                              "--max-retries", "8", "--device", "cpu"], stderr=subprocess.PIPE, text=True)
+                              "--max-retries", "8", "--device", "cpu"], stderr=subprocess.PIPE, text=True,
+                             preexec_fn=_default_sigint)
     restarted, began = None, time.monotonic()
     try:
         wait_for_event(events_file, watch, lambda ev: any(e["event"] == "alert_end" for e in ev))
