@@ -743,9 +743,7 @@ def iter_frames(source: str | int | os.PathLike, size: Size = None, step: int = 
             corrupt += bool(frame.is_corrupt)
             if index % step == 0:
                 yield Frame(index, time, convert(frame))
-    except av.error.ExitError:  # FFmpeg gave up a blocking read for a pending Ctrl-C: not a drop-out
-        raise KeyboardInterrupt from None
-    except av.error.FFmpegError as err:
+    except av.error.FFmpegError as err:  # (a Ctrl-C inside a read: decode_packets raises KeyboardInterrupt)
         raise VideoError(str(source), f"decoding failed (corrupt, truncated or dropped): {err}") from None
     finally:
         container.close()
