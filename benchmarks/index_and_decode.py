@@ -18,7 +18,8 @@ Loader: VideoClipDataset in a DataLoader, 2 workers, 16x112x112 clips, batch 8, 
 (half with packed B-frames) for 4 epochs, each video once per epoch as in training, the
 variants below taking turns epoch by epoch. As in every
 training run after the first, the index comes from the probe cache and the main process holds no
-frame tables when the workers start (they restart every epoch). Caches live in a temporary folder.
+frame tables when the workers start. The workers live across epochs (in versions before that,
+they restarted every epoch). Caches live in a temporary folder.
 Beside it, in the same run and on the same clips: the same loader whose transform only cuts a
 112x112 corner and makes it float (`to_tensor`), which is decode-bound, the least any loader must
 do; and the same loader with decord as its decoder. CPU is the main process's and the workers'
@@ -30,6 +31,7 @@ Runs on older versions of motionlens too (it uses only `read_frames`, `count_fra
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import resource
 import shutil
@@ -156,9 +158,35 @@ def time_clips(methods: dict, paths: list[Path], clips_per_file: int, seed: int 
 
 
 def cpu_s() -> float:
-    """CPU seconds of this process and its finished children (DataLoader workers)."""
+    """CPU seconds of this process and its children (DataLoader workers), finished and running."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + _running_children_s()
+
+
+def _running_children_s() -> float:
+    """CPU seconds of the child processes still running (persistent workers), from /proc."""
+    total = 0
+    for task in Path("/proc/self/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # it just exited: RUSAGE_CHILDREN has it once it is reaped
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def epoch_loaders(make_loader, dataset, batch_size: int, workers: int):
+    """`epoch -> loader` for this version's `make_loader`: one loader whose workers live across
+    epochs (set_epoch), or, in versions before that, a new loader each epoch."""
+    if "epoch" in inspect.signature(make_loader).parameters:
+        return lambda epoch: make_loader(dataset, batch_size, True, workers, 0, epoch)
+    loader = make_loader(dataset, batch_size, True, workers, 0)
+
+    def at(epoch: int):
+        loader.sampler.set_epoch(epoch)
+        return loader
+    return at
 
 
 def loader_figures(spec: str, clips: int, workers: int = 2, decord_read=None) -> dict[str, tuple[float, float]]:
@@ -186,10 +214,11 @@ def loader_figures(spec: str, clips: int, workers: int = 2, decord_read=None) ->
         variants["decord as decoder"] = make_dataset(index, pipe, train=True, data=data)
         variants["decord as decoder"].decoder = lambda record, indices: decord_read(record.path, indices)
     done = {name: [0, 0.0, 0.0] for name in variants}  # clips, wall s, CPU s
+    loaders = {name: epoch_loaders(make_loader, dataset, data.batch_size, workers) for name, dataset in variants.items()}
     for epoch in range(-(-clips // len(index))):
-        for name, dataset in variants.items():  # epoch by epoch in turn, so background load hits all alike
+        for name, loader in loaders.items():  # epoch by epoch in turn, so background load hits all alike
             wall, cpu = time.perf_counter(), cpu_s()
-            for batch in make_loader(dataset, data.batch_size, True, workers, 0, epoch):
+            for batch in loader(epoch):
                 done[name][0] += batch["video"].shape[0]
             done[name][1] += time.perf_counter() - wall
             done[name][2] += cpu_s() - cpu

@@ -49,8 +49,10 @@ def main() -> None:
         dataset = make_dataset(index, pipe, train=True, data=data)
         clips, epoch = 0, 0
         start = time.perf_counter()
+        loader = make_loader(dataset, data.batch_size, True, args.workers, 0)
         while clips < args.clips:
-            for batch in make_loader(dataset, data.batch_size, True, args.workers, 0, epoch):
+            loader.sampler.set_epoch(epoch)
+            for batch in loader:
                 clips += batch["video"].shape[0]
                 if clips >= args.clips:
                     break

@@ -81,8 +81,8 @@ class VideoClipDataset(Dataset):
         return len(self.index)
 
     def _rng(self, i: int) -> np.random.Generator:
-        # Random samplers draw from torch's generator (seeded per worker by DataLoader), so a
-        # fixed seed reproduces an epoch; fixed samplers ignore it.
+        # Random samplers draw from torch's generator (seeded per sample by `EpochSampler`), as
+        # the random transforms do; fixed samplers ignore it.
         return np.random.default_rng(int(torch.randint(0, 2**31 - 1, ())) if self.sampler.random else self.seed + i)
 
     def load(self, i: int) -> dict:
@@ -119,7 +119,17 @@ class VideoClipDataset(Dataset):
             return [_mapped(c, np.asarray(c.indices)[picks], c.start, c.end) for c in sampler(span, rng)]
         return self.sampler(span, rng)
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        """Video `key`, or `(video, seed)` from `EpochSampler`: the clip and augmentation are then
+        drawn from that seed alone, leaving the process's own random state as it was."""
+        if isinstance(key, tuple):
+            i, seed = key
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                return self._get(i)
+        return self._get(key)
+
+    def _get(self, i: int) -> dict:
         failures = 0
         rng = np.random.default_rng(self.seed + i)
         candidate = i

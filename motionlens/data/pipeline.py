@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader, Sampler
 
 from ..config import DataConfig
 from ..errors import ConfigError, MotionlensError
@@ -238,20 +238,54 @@ def _worker_init(_: int) -> None:
         pass
 
 
-def make_loader(dataset, batch_size: int, train: bool, num_workers: int, seed: int, epoch: int,
+class EpochSampler(Sampler):
+    """The video indices of one epoch, each paired with the seed its clip and augmentation are drawn
+    from: sample i of epoch e is the same whichever worker loads it and however many workers there
+    are, so workers can live across epochs and a resumed run sees exactly the data an
+    uninterrupted one would. Under DDP each rank takes every world_size-th index of the
+    (shuffled) order, padded with its first indices to a multiple of world_size, as
+    DistributedSampler does. Call `set_epoch` before each epoch."""
+
+    def __init__(self, size: int, shuffle: bool, seed: int, rank: int = 0, world_size: int = 1):
+        self.size, self.shuffle, self.seed = size, shuffle, seed
+        self.rank, self.world_size = rank, world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return -(-self.size // self.world_size)
+
+    def __iter__(self):
+        if self.shuffle:
+            order = torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed * 1000 + self.epoch))
+            order = order.tolist()
+        else:
+            order = list(range(self.size))
+        total = len(self) * self.world_size
+        order = (order * (1 + total // max(len(order), 1)))[:total]  # pad with repeats, as DistributedSampler
+        for i in order[self.rank::self.world_size]:
+            yield i, sample_seed(self.seed, self.epoch, i)
+
+
+def sample_seed(seed: int, epoch: int, index: int) -> int:
+    """The seed of video `index`'s draws in `epoch`: well mixed, whatever the three numbers."""
+    return int(np.random.SeedSequence([seed, epoch, index]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def make_loader(dataset, batch_size: int, train: bool, num_workers: int, seed: int,
                 dist: "DistInfo | None" = None) -> DataLoader:
-    """Seeded per epoch, so an epoch's samples and augmentations do not depend on what ran before
-    (a resumed run sees exactly the data an uninterrupted one would)."""
-    generator = torch.Generator().manual_seed(seed * 1000 + epoch)
-    sampler = None
-    if dist is not None and dist.enabled:
-        sampler = DistributedSampler(dataset, num_replicas=dist.world_size, rank=dist.rank, shuffle=train, seed=seed)
-        sampler.set_epoch(epoch)
+    """A loader for every epoch of `dataset`: call `loader.sampler.set_epoch(epoch)` before each.
+    Its workers live across epochs; what each sample draws depends only on (seed, epoch, video)
+    (`EpochSampler`)."""
+    rank, world = (dist.rank, dist.world_size) if dist is not None and dist.enabled else (0, 1)
+    sampler = EpochSampler(len(dataset), shuffle=train, seed=seed, rank=rank, world_size=world)
     return DataLoader(
-        dataset, batch_size=batch_size, shuffle=train and sampler is None, sampler=sampler,
-        num_workers=num_workers, generator=generator, worker_init_fn=_worker_init if num_workers else None,
-        drop_last=train_drops_last(len(sampler) if sampler is not None else len(dataset), batch_size, train),
-        persistent_workers=False, pin_memory=torch.cuda.is_available(),
+        dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
+        worker_init_fn=_worker_init if num_workers else None,
+        drop_last=train_drops_last(len(sampler), batch_size, train),
+        persistent_workers=num_workers > 0, pin_memory=torch.cuda.is_available(),
     )
 
 

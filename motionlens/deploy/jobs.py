@@ -29,8 +29,9 @@ from typing import Any, Callable, Iterator, Sequence
 
 from ..errors import MotionlensError, VideoError
 
-# Test hook: when set to a folder, each task's first attempt leaves a marker there and kills its
-# worker process with os._exit, as an out-of-memory kill would. Only the retry can finish it.
+# Test hook: when set to a folder, each task's first attempt leaves a marker there (`crash_marker`)
+# and kills its worker process with os._exit, as an out-of-memory kill would. Only the retry can
+# finish it. A task whose marker is already there runs normally.
 CRASH_ONCE_ENV = "MOTIONLENS_TEST_CRASH_ONCE"
 
 ENGINES = ("local", "ray")
@@ -60,7 +61,7 @@ def run_jobs(fn: Callable[[Any, Any], Any], items: Sequence[tuple[str, Any]], sh
         raise MotionlensError(f"unknown engine '{engine}'; expected one of {', '.join(ENGINES)}")
     items = list(items)
     crash_dir = os.environ.get(CRASH_ONCE_ENV)
-    if engine == "ray":
+    if engine == "ray" and items:  # nothing to do (a resumed job) starts no Ray
         outcomes = _run_ray(fn, items, shared, workers, ray_address, num_cpus, num_gpus, max_retries, crash_dir)
     elif workers <= 1 or len(items) <= 1:
         outcomes = (_call(fn, key, item, shared, crash_dir) for key, item in items)
@@ -100,12 +101,16 @@ def _init_worker(shared: Any) -> None:
         sys.modules["cv2"].setNumThreads(1)
 
 
+def crash_marker(crash_dir: str | os.PathLike, key: str) -> str:
+    """The file that CRASH_ONCE_ENV's hook leaves for task `key` (a test creates it to spare the task)."""
+    return os.path.join(crash_dir, hashlib.sha1(key.encode()).hexdigest() + ".crashed")
+
+
 def _call(fn: Callable[[Any, Any], Any], key: str, item: Any, shared: Any = None,
           crash_dir: str | None = None) -> JobOutcome:
     """Run one task; a failure is an outcome, never an exception (one bad video stops nothing)."""
     if crash_dir:
-        marker_dir = crash_dir
-        marker = os.path.join(marker_dir, hashlib.sha1(key.encode()).hexdigest() + ".crashed")
+        marker = crash_marker(crash_dir, key)
         if not os.path.exists(marker):
             open(marker, "w").close()
             os._exit(17)
@@ -129,6 +134,11 @@ def _run_pool(fn, items: list[tuple[str, Any]], shared: Any, workers: int,
     # whatever state they were, which can deadlock.
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if ctx.get_start_method() == "forkserver":
+        # The server imports the task's module (and with it torch) once, before it forks any
+        # worker; each worker would otherwise import it again (5-7 s of CPU each on a small machine).
+        # It runs no work itself, so it holds no thread pool to inherit.
+        ctx.set_forkserver_preload(["__main__", fn.__module__])
 
     def start():
         conn, child = ctx.Pipe()
@@ -247,7 +257,10 @@ def _ensure_ray(ray, address: str | None, workers: int) -> bool:
         if address == "local":
             # Ray nices its workers to 15 by default, for a cluster's own machines; on a machine
             # shared with other work that starves them, so local workers run at normal priority.
-            ray.init(num_cpus=workers, runtime_env=env, _system_config={"worker_niceness": 0}, **options)
+            # address="local": a new instance even where `ray start` left one running, which Ray
+            # would otherwise join (and refuse num_cpus for).
+            ray.init(address="local", num_cpus=workers, runtime_env=env, _system_config={"worker_niceness": 0},
+                     **options)
         else:
             ray.init(address=address or os.environ.get("RAY_ADDRESS") or "auto", runtime_env=env, **options)
     except (ConnectionError, RuntimeError) as err:

@@ -67,7 +67,7 @@ def predict_videos(run: Run, index, device, num_clips: int | None = None, num_cr
 
     data = run.config.data
     dataset = make_dataset(index, run.pipeline, train=False, data=data, num_clips=num_clips, num_crops=num_crops)
-    loader = make_loader(dataset, data.batch_size, False, data.num_workers, run.config.seed, 0)
+    loader = make_loader(dataset, data.batch_size, False, data.num_workers, run.config.seed)
     run.model.to(device)
     with progress_bar(len(loader), label or "evaluating", enabled=show_progress, unit="batch") as advance:
         out = predict_clips(run.model, loader, device, advance)

@@ -45,9 +45,10 @@ def lr_find(cfg: TrainConfig, start: float = 1e-6, end: float = 1.0, steps: int 
     lrs, losses, smoothed, best = [], [], 0.0, math.inf
     model.train()
     step = 0
+    loader = make_loader(dataset, cfg.data.batch_size, True, cfg.data.num_workers, cfg.seed)
     with progress_bar(steps, "lr-find", enabled=show_progress, unit="step") as advance:
         while step < steps:
-            loader = make_loader(dataset, cfg.data.batch_size, True, cfg.data.num_workers, cfg.seed, step)
+            loader.sampler.set_epoch(step)
             for batch in loader:
                 lr = start * gamma**step
                 for group in optimizer.param_groups:

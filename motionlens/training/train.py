@@ -323,9 +323,12 @@ def fit(cfg: TrainConfig | None, resume: str | Path | None = None, show_progress
                       f"{pipe.modality}, {pipe.crop_size} px | validation: {protocol}")
 
     bad_total = 0
+    loader = make_loader(train_ds, cfg.data.batch_size, True, cfg.data.num_workers, cfg.seed, dist)
+    val_loader = make_loader(val_ds, cfg.data.batch_size, False, cfg.data.num_workers, cfg.seed, dist) \
+        if val_ds is not None else None
     for epoch in range(start_epoch, cfg.epochs):
         torch.manual_seed(cfg.seed * 1000 + epoch)  # each epoch is reproducible on its own, so resume is exact
-        loader = make_loader(train_ds, cfg.data.batch_size, True, cfg.data.num_workers, cfg.seed, epoch, dist)
+        loader.sampler.set_epoch(epoch)  # the epoch's clips and augmentations: see EpochSampler
         with progress_bar(batches, f"epoch {epoch + 1}/{cfg.epochs}", enabled=show, unit="batch") as advance:
             row = train_one_epoch(ddp_model, loader, optimizer, scheduler, scaler, device, cfg.optim,
                                   cfg.max_steps, advance)
@@ -336,7 +339,7 @@ def fit(cfg: TrainConfig | None, resume: str | Path | None = None, show_progress
             raise MotionlensError(f"{bad_total} undecodable videos so far (limit data.max_bad_videos="
                                   f"{cfg.data.max_bad_videos}); run `motionlens data check {cfg.data.data}`")
         if val_ds is not None and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
-            row.update(validate(ddp_model, val_ds, cfg, device, dist, index.num_classes, show))
+            row.update(validate(ddp_model, val_loader, cfg, device, dist, index.num_classes, show))
         history.append(row)
         if dist.is_main:
             best_epoch, reason = choose_best(history)
@@ -365,10 +368,9 @@ def fit(cfg: TrainConfig | None, resume: str | Path | None = None, show_progress
     return run_dir
 
 
-def validate(model, dataset, cfg: TrainConfig, device, dist, num_classes: int, show: bool) -> dict:
-    """Validation figures over every video of `dataset` once, under DDP too (DistributedSampler
+def validate(model, loader, cfg: TrainConfig, device, dist, num_classes: int, show: bool) -> dict:
+    """Validation figures over every video of `loader`'s dataset once, under DDP too (the sampler
     pads the last ranks with repeats, which are dropped here)."""
-    loader = make_loader(dataset, cfg.data.batch_size, False, cfg.data.num_workers, cfg.seed, 0, dist)
     with progress_bar(len(loader), "  validating", enabled=show, unit="batch") as advance:
         out = predict_clips(model, loader, device, advance, amp=cfg.optim.amp)
     seen: set[int] = set()

@@ -23,8 +23,10 @@ def outcomes(items=ITEMS, **kw):
 @pytest.fixture(scope="module")
 def ray_local():
     import ray  # in the test extra: a real local instance, never a mock
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             _system_config={"worker_niceness": 0})  # as `--ray local` starts it
+
+    from motionlens.deploy.jobs import _ensure_ray
+
+    assert _ensure_ray(ray, "local", 2)  # what `--ray local` starts
     yield ray
     ray.shutdown()
 
@@ -54,6 +56,23 @@ def test_ray_gives_the_same_outcomes_and_retries_killed_workers(ray_local, tmp_p
     items = ITEMS[-3:]
     assert outcomes(items, engine="ray", workers=2, max_retries=2) == {k: EXPECTED[k] for k, _ in items}
     assert len(list(tmp_path.glob("*.crashed"))) == len(items)
+
+
+def test_ray_local_starts_its_own_instance_even_beside_a_running_cluster():
+    # ray.init() without an address joins a cluster that `ray start` left running, and then
+    # refuses num_cpus (a ValueError traceback); address="local" always starts a new instance.
+    from motionlens.deploy.jobs import _ensure_ray
+
+    calls = []
+    fake = type("Ray", (), {"is_initialized": staticmethod(lambda: False),
+                            "init": staticmethod(lambda **kw: calls.append(kw))})
+    assert _ensure_ray(fake, "local", 3)
+    assert calls[0]["address"] == "local" and calls[0]["num_cpus"] == 3
+
+
+def test_nothing_to_do_starts_and_reaches_no_ray():
+    # A resumed job with every video done: no cluster is started or asked for (this one does not exist).
+    assert list(run_jobs(operator.getitem, [], SHARED, engine="ray", ray_address="ray://nowhere:1")) == []
 
 
 def test_ray_bounds_its_retries(ray_local):

@@ -153,7 +153,7 @@ def _torchrun(tmp_path, name, port, *extra):
 
 
 def test_ddp_two_gloo_processes_match_a_single_process_run(dataset, tmp_path):
-    from motionlens.data.pipeline import Pipeline, load_index, make_dataset
+    from motionlens.data.pipeline import Pipeline, load_index, make_dataset, make_loader
     from motionlens.training.checkpoint import restore_model
     from motionlens.training.distributed import DistInfo
     from motionlens.training.train import validate
@@ -178,7 +178,8 @@ def test_ddp_two_gloo_processes_match_a_single_process_run(dataset, tmp_path):
     cfg = fill_recipe(cfg)
     index = load_index(cfg.data, show_progress=False)
     val = make_dataset(index.subset("val"), Pipeline.from_dict(ddp_state["pipeline"]), False, cfg.data)
-    alone = validate(restore_model(ddp_state), val, cfg, torch.device("cpu"), DistInfo(), index.num_classes, False)
+    loader = make_loader(val, cfg.data.batch_size, False, 0, cfg.seed)
+    alone = validate(restore_model(ddp_state), loader, cfg, torch.device("cpu"), DistInfo(), index.num_classes, False)
     assert float(ddp_rows[-1]["val_loss"]) == pytest.approx(alone["val_loss"], rel=1e-4)
     assert float(ddp_rows[-1]["val_video_top1"]) == pytest.approx(alone["val_video_top1"])
 

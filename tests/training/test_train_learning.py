@@ -10,7 +10,7 @@ from motionlens.dataprep.synth import synthesize
 from tests.training._learning import train_and_eval
 
 
-# Seeds 3, 4 and 5 scored 95%, 95% and 80% (about 50-70 s of wall time each); CI runs one.
+# Seeds 3, 4 and 5 scored 100%, 100% and 85% (about 25-40 s of wall time each); CI runs one.
 @pytest.mark.parametrize("seed", [3])
 def test_from_scratch_with_default_recipe_learns_far_above_chance(tmp_path, seed):
     # Only sizes and epochs are set here; the recipe (optimiser, schedule, tsn sampling, frame
