@@ -167,7 +167,11 @@ def _running_children_s() -> float:
     """CPU seconds of the child processes still running (persistent workers), from /proc."""
     total = 0
     for task in Path("/proc/self/task").iterdir():
-        for pid in (task / "children").read_text().split():
+        try:
+            pids = (task / "children").read_text().split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        for pid in pids:
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:  # it just exited: RUSAGE_CHILDREN has it once it is reaped
@@ -194,7 +198,10 @@ def loader_figures(spec: str, clips: int, workers: int = 2, decord_read=None) ->
     crop and `to_tensor` as transform, and with decord as decoder when given; whole epochs until
     `clips` clips, the variants taking turns epoch by epoch."""
     from motionlens.config import DataConfig
-    from motionlens.data.pipeline import Pipeline, make_dataset, make_loader
+    try:
+        from motionlens.data.pipeline import Pipeline, make_dataset, make_loader
+    except ImportError:  # before the training/deployment split
+        from motionlens.engine.pipeline import Pipeline, make_dataset, make_loader
     from motionlens.data.transforms import to_tensor
 
     index = build_index(spec)
