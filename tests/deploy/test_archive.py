@@ -1,8 +1,8 @@
 """Archive jobs through the real CLI: `predict`, `flow` and `data check --deep` give the same files
-in the command's own process and on a real local Ray instance (started as `--ray local` starts one,
-reached with `--ray --ray-address`), list broken files the same
-way, survive a worker killed mid-video, and resume by skipping finished videos (without starting
-Ray when nothing is left to do)."""
+in the command's own process and on a real local Ray instance (started as `--ray local` starts
+one, reached with `--ray --ray-address`), list broken files the same way, survive a worker killed
+mid-video, and resume by skipping finished videos (without starting Ray when nothing is left to
+do)."""
 
 from __future__ import annotations
 
