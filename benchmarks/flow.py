@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from motionlens.dataprep.synth import render_clip
-from motionlens.errors import MotionlensError
+from motionlens.core.errors import MotionlensError
 from motionlens.flow import BOUND, dequantize, extract_video, make_flow_fn, quantize, read_flow
 from motionlens.video import write_video
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError, MotionlensError
+from .core.errors import ConfigError, MotionlensError
 
 
 @dataclass

@@ -10,8 +10,8 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import MotionlensError
-from .progress import progress_counter
+from .core.errors import MotionlensError
+from .core.progress import progress_counter
 
 # Classes that only motion tells apart; see motionlens.dataprep.synth.
 DEMO_MOTIONS = ("move_left", "move_right", "rotate_cw", "rotate_ccw")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
-from .errors import MotionlensError
+from .core.errors import MotionlensError
 
 # Data tables: packed lines read better than one item per line.
 # fmt: off

@@ -1,7 +1,7 @@
 import pytest
 
 from motionlens.config import TrainConfig, from_dict, parse_override, resolve, save_yaml, to_dict
-from motionlens.errors import ConfigError
+from motionlens.core.errors import ConfigError
 
 
 def test_layers_defaults_recipe_overrides(tmp_path):

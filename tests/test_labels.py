@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from motionlens.errors import MotionlensError
+from motionlens.core.errors import MotionlensError
 from motionlens.labels import (
     AVA_EVAL60_IDS,
     ava_action_id,

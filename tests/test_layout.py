@@ -80,10 +80,10 @@ def test_public_surface_resolves(package):
 # Modules without a test file of their own name, and where they are tested. A new module must get
 # tests/<package>/test_<module>*.py or a line here, so a missing test file shows in review.
 TESTED_ELSEWHERE = {
-    "_exports": "tests/test_layout.py (every package's public surface resolves)",
-    "errors": "tests/cli/test_errors.py (one-line errors, exit codes)",
-    "progress": "the CLI tests (bars and counters on stderr)",
-    "device": "tests/cli/test_errors.py (unknown or missing devices), tests/deploy/test_predict.py",
+    "core.exports": "tests/test_layout.py (every package's public surface resolves)",
+    "core.errors": "tests/cli/test_errors.py (one-line errors, exit codes)",
+    "core.progress": "the CLI tests (bars and counters on stderr)",
+    "core.device": "tests/cli/test_errors.py (unknown or missing devices), tests/deploy/test_predict.py",
     "cli.ava": "tests/dataprep/test_ava.py and test_hara.py (the ava commands end to end)",
     "cli.options": "tests/deploy/test_archive.py (--ray flags)",
     "cli.synth": "tests/dataprep/test_synth.py (the synth command)",

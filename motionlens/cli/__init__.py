@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 
 # One module per area; each defines COMMANDS = [click commands or groups].
 _COMMAND_MODULES = ("synth", "data", "models", "train", "infer", "flow", "ava", "demo")

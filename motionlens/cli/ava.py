@@ -36,7 +36,7 @@ def build(csv_path, videos, positive, negative, per_class, clip_seconds, out, se
     A timestamp carrying a positive action goes to the positive class only. Missing videos are
     listed, not fatal; re-running resumes. Writes ROOT/clips.csv and ROOT/summary.json."""
     from ..dataprep.ava import cut_ava_clips, plan_ava_clips
-    from ..progress import console, progress_bar
+    from ..core.progress import console, progress_bar
 
     plan = plan_ava_clips(csv_path, videos, out, positive, negative, per_class=per_class, clip_seconds=clip_seconds,
                           seed=seed, positive_name=positive_name, negative_name=negative_name,
@@ -56,7 +56,7 @@ def _print_rejected(rejected: list[str], shown: int = 10) -> None:
     """Rows skipped because a name in them would leave its folder: one line each (the first few)."""
     from rich.markup import escape
 
-    from ..progress import console
+    from ..core.progress import console
 
     for line in rejected[:shown]:
         console.print(f"[yellow]skipped[/yellow] {escape(line)}", soft_wrap=True, highlight=False)
@@ -89,7 +89,7 @@ def hara_json(root, layout, split, annotations, out, test_subset, write_n_frames
     Read it back with `--data hara:ROOT --annotations FILE`."""
     from ..dataprep.hara import write_hara_json
     from ..dataprep.hara import write_n_frames as write_counts
-    from ..progress import console
+    from ..core.progress import console
 
     index = index_with_progress(root, layout, split, annotations)
     if write_n_frames:
@@ -116,7 +116,7 @@ def trim(csvs, videos, out, reencode, workers):
     The CSVs are copied to ROOT so `--data kinetics:ROOT` reads the result. Clips already there
     are skipped, so an interrupted run resumes; missing source videos are listed."""
     from ..dataprep.trim import plan_trim, run_trim
-    from ..progress import console, progress_bar
+    from ..core.progress import console, progress_bar
 
     plan = plan_trim(csvs, videos, out, mode="reencode" if reencode else "auto")
     _print_rejected(plan.rejected)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..progress import console
+from ..core.progress import console
 from .options import engine_of, ray_flags
 
 layout_option = click.option("--layout", default=None, help="folder | hmdb51 | ucf101 | kinetics | list | hara | auto "
@@ -19,7 +19,7 @@ annotations_option = click.option("--annotations", default=None, type=click.Path
 
 def index_with_progress(root: str, layout: str | None, split: int, annotations: str | None, cache: bool = True):
     from ..data.index import build_index
-    from ..progress import progress_counter
+    from ..core.progress import progress_counter
 
     with progress_counter("indexing", unit="videos") as report:
         return build_index(root, layout=layout, split=split, annotations=annotations, cache=cache, progress=report)

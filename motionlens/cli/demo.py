@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..demo import DEMO_RECIPE
-from ..progress import console
+from ..core.progress import console
 
 
 @click.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..progress import console
+from ..core.progress import console
 from .data import annotations_option, index_with_progress, layout_option, split_option
 from .options import engine_of, ray_flags
 
@@ -29,7 +29,7 @@ def flow(root, layout, split, annotations, method, out, workers, size, fmt, qual
 
     Resumable: run the same command again and finished videos are skipped. Example:
     motionlens flow /data/hmdb51 --layout hmdb51 --method farneback --out /data/hmdb51_flow --size 256"""
-    from ..errors import TaskFailed
+    from ..core.errors import TaskFailed
     from ..flow import extract_dataset, make_flow_fn
 
     engine, address = engine_of(ray, ray_address)

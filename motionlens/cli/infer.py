@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import TaskFailed
-from ..progress import console
+from ..core.errors import TaskFailed
+from ..core.progress import console
 from .options import engine_of, ray_flags
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 
 
 @click.command("models")

@@ -64,7 +64,7 @@ def _parse_duration(ctx, param, value: str) -> tuple[float, float]:
 @click.option("--overwrite", is_flag=True, help="Delete OUT's contents first if it is not empty.")
 def synth(out, layout, num_classes, videos_per_class, size, fps, duration, codec, seed, overwrite) -> None:
     """Write a synthetic action dataset to OUT: real encoded videos in a real dataset's layout."""
-    from ..progress import progress_counter
+    from ..core.progress import progress_counter
 
     with progress_counter("synth", unit="videos") as progress:
         dataset = synth_data.synthesize(

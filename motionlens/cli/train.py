@@ -7,7 +7,7 @@ import os
 
 import click
 
-from ..progress import console
+from ..core.progress import console
 
 # flag -> dotted config key; flags left unset change nothing
 _FLAG_KEYS = {

@@ -3,7 +3,7 @@
 index (`build_index`) + sampler + decoder + transform = `VideoClipDataset`; `data.pipeline` builds
 them from a model's weights contract."""
 
-from .._exports import lazy_exports
+from ..core.exports import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "records": ["VideoRecord", "VideoIndex", "Entry", "SplitReport"],

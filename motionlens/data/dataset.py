@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..errors import MotionlensError, VideoError
+from ..core.errors import MotionlensError, VideoError
 from ..video import frame_times, read_clip
 from .index import VideoIndex, VideoRecord
 from .resample import frames_in_seconds, resample_indices, uniform_offsets

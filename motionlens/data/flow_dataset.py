@@ -24,7 +24,7 @@ import os
 import cv2
 import numpy as np
 
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 from ..flow.quantize import FLOW_MEAN, FLOW_STD
 from ..flow.storage import flow_dir_for, flow_info, read_flow
 from ..video import read_frames

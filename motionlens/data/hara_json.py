@@ -18,8 +18,8 @@ import json
 import os
 from pathlib import Path
 
-from ..errors import MotionlensError, VideoError
-from ..paths import UnsafePathError, safe_name
+from ..core.errors import MotionlensError, VideoError
+from ..core.paths import UnsafePathError, safe_name
 from ..video import probe
 from .layouts import DiskVideos
 from .records import SPLIT_DIRS, Entry, Parsed, SplitReport

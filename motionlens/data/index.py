@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ..errors import MotionlensError, VideoError
+from ..core.errors import MotionlensError, VideoError
 from ..video import probe
 from .hara_json import parse_hara_json
 from .kinetics import is_kinetics_csv

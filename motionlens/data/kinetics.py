@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
-from ..errors import MotionlensError
-from ..paths import safe_name
+from ..core.errors import MotionlensError
+from ..core.paths import safe_name
 from .records import split_from_name
 
 COLUMNS = {"youtube_id", "time_start", "time_end"}

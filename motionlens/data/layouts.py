@@ -13,8 +13,8 @@ import os
 import re
 from pathlib import Path
 
-from ..errors import MotionlensError
-from ..paths import UnsafePathError, join_inside, safe_name, safe_relpath
+from ..core.errors import MotionlensError
+from ..core.paths import UnsafePathError, join_inside, safe_name, safe_relpath
 from ..video import VIDEO_EXTENSIONS
 from ..video.frame_dir import IMAGE_EXTENSIONS
 from .kinetics import is_kinetics_csv, kinetics_classes, kinetics_name, read_kinetics_csv

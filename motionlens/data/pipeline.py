@@ -16,9 +16,9 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 
 from ..config import DataConfig
-from ..errors import ConfigError, MotionlensError
+from ..core.errors import ConfigError, MotionlensError
 from ..models.cfg import ModelCfg
-from ..progress import console, progress_counter
+from ..core.progress import console, progress_counter
 from .dataset import VideoClipDataset, rgb_decoder
 from .flow_dataset import FLOW_MODALITIES, modality_decoder
 from .index import VideoIndex, build_index

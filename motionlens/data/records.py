@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 
 SPLITS = ("train", "val", "test", "unused")
 

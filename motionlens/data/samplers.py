@@ -219,7 +219,7 @@ SAMPLERS = {"random": RandomClipSampler, "uniform": UniformClipSampler, "tsn": T
 def make_sampler(name: str, clip_len: int, frame_stride: int = 1, target_fps: float | None = None,
                  train: bool = False, **kwargs) -> ClipSampler:
     """A sampler by name: random | uniform | tsn | first | sliding."""
-    from ..errors import ConfigError
+    from ..core.errors import ConfigError
 
     if name not in SAMPLERS:
         raise ConfigError(f"unknown sampler '{name}'; expected one of {', '.join(SAMPLERS)}")

@@ -1,7 +1,7 @@
 """Dataset building: synthetic motion sets, AVA clips, Kinetics trimming, dataset description, and
 the Hara JSON writer. What these write, `motionlens.data` reads."""
 
-from .._exports import lazy_exports
+from ..core.exports import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "synth": ["synthesize", "write_long_video", "SynthDataset"],

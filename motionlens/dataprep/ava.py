@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple, Sequence
 
-from ..errors import MotionlensError, VideoError
-from ..paths import UnsafePathError, join_inside, safe_name
+from ..core.errors import MotionlensError, VideoError
+from ..core.paths import UnsafePathError, join_inside, safe_name
 from ..video import find_video, probe
 from ..video.cut import cut_clip
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import VideoError
+from ..core.errors import VideoError
 from ..video import frame_folder, frame_table, read_frames
 
 SPLIT_ORDER = ("train", "val", "test", "unused")

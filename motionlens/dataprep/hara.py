@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..data.records import VideoIndex, VideoRecord
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 from ..video import frame_folder
 
 SUBSETS = {"train": "training", "val": "validation", "test": "testing"}

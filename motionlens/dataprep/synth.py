@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 from ..video import VideoWriter
 
 CLASSES = ("move_left", "move_right", "rotate_cw", "rotate_ccw", "approach", "recede", "swing", "slide_once",

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..data.kinetics import kinetics_name, read_kinetics_csv
-from ..errors import MotionlensError, VideoError
-from ..paths import UnsafePathError, join_inside, safe_name
+from ..core.errors import MotionlensError, VideoError
+from ..core.paths import UnsafePathError, join_inside, safe_name
 from ..video import find_video, probe
 from ..video.cut import cut_clip
 

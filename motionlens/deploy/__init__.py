@@ -1,7 +1,7 @@
 """Deployment: sliding-window prediction over long videos, stream watching with alerts, events,
 ONNX export, and archive jobs over many videos (local workers or Ray)."""
 
-from .._exports import lazy_exports
+from ..core.exports import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "predict": ["predict", "predict_with", "load_predictor", "score_video", "Predictor"],
@@ -9,5 +9,4 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "events": ["events", "EventTracker", "EventSink"],
     "export": ["export_onnx"],
     "archive": ["predict_files", "check_files"],
-    "jobs": ["run_jobs"],
 })

@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 from ..video import VIDEO_EXTENSIONS
-from .jobs import JobOutcome, run_jobs
+from ..core.jobs import JobOutcome, run_jobs
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def _predictor(shared: dict):
 
 
 def _predict_task(shared: dict, item: tuple[str, str, str | None]) -> dict:
-    from ..progress import progress_bar
+    from ..core.progress import progress_bar
     from ..video import probe
     from .predict import predict_with
 

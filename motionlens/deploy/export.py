@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 
 
 def export_onnx(model, out: str | os.PathLike, opset: int = 17, pretrained: str | None = None,

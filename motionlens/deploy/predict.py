@@ -38,8 +38,8 @@ import torch.nn.functional as F
 
 from ..data.pipeline import Pipeline, as_pipeline, eval_transform
 from ..data.samplers import SlidingWindows, clip_offsets, source_step
-from ..device import parse_device
-from ..errors import MotionlensError
+from ..core.device import parse_device
+from ..core.errors import MotionlensError
 from ..models.inference import optimize_for_inference
 from .events import events as find_events
 from .events import smooth_scores
@@ -246,7 +246,7 @@ def score_video(predictor: Predictor, video: str | os.PathLike, window_stride: i
     pending.extend(windows.finish())
     flush()
     if windows.count == 0:
-        from ..errors import VideoError
+        from ..core.errors import VideoError
 
         raise VideoError(video, "no frames could be decoded (corrupt or empty video)")
     num_frames = windows.count

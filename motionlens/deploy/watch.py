@@ -29,7 +29,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from ..data.samplers import SlidingWindows, clip_offsets, source_step
-from ..errors import MotionlensError, VideoError
+from ..core.errors import MotionlensError, VideoError
 from ..video.decode import Frame
 from .events import EventSink, EventTracker, MovingAverage  # noqa: F401  (EventSink: re-exported, watch writes to it)
 

@@ -28,7 +28,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from ..errors import MotionlensError, VideoError
+from ..core.errors import MotionlensError, VideoError
 from ..video import DecodeReport, iter_frames, probe
 from . import storage
 from .quantize import BOUND, quantize
@@ -149,7 +149,7 @@ def extract_dataset(index, out: str | os.PathLike, method: str = "farneback", si
     `engine="ray"`; the files written are the same either way. Folders with a `done` marker from
     the same settings are skipped; `overwrite` redoes them. The index's unreadable files are
     reported as failed, as are videos that fail to decode."""
-    from ..deploy.jobs import run_jobs
+    from ..core.jobs import run_jobs
 
     make_flow_fn(method)  # fail early, in one line, e.g. for TV-L1 without opencv-contrib
     if fmt not in storage.FORMATS:

@@ -37,7 +37,7 @@ import av
 import cv2
 import numpy as np
 
-from ..errors import VideoError
+from ..core.errors import VideoError
 from ..video import VIDEO_EXTENSIONS, read_frames
 from ..video.decode import Size, output_size
 from ..video.frame_dir import read_image

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 from ..video import VideoWriter
 from . import storage
 from .quantize import dequantize

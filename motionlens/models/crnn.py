@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 from .base import VideoClassifier
 from .cfg import IMAGENET_MEAN, IMAGENET_STD, ModelCfg
 from .finetune import freeze

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 
 
 def stages_of(model: nn.Module) -> tuple[str, ...]:

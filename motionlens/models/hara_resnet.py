@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 from .base import VideoClassifier, init_weights
 from .cfg import ModelCfg, kinetics400_names
 from .registry import register_model

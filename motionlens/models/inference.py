@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 
 METHODS = ("eager", "channels_last", "torchscript")
 

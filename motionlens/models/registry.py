@@ -15,7 +15,7 @@ from typing import Callable
 
 import torch.nn as nn
 
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 from .cfg import ModelCfg, for_model
 
 _builders: dict[str, Callable[..., nn.Module]] = {}

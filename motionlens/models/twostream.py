@@ -31,7 +31,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 from ..flow.quantize import FLOW_MEAN, FLOW_STD
 from .base import VideoClassifier
 from .cfg import ModelCfg, for_model

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import torch
 import torch.nn as nn
 
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 from .cfg import ModelCfg
 from .registry import get_model_cfg, get_weights
 

@@ -11,7 +11,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from ..errors import VideoError
+from ..core.errors import VideoError
 from ..video import read_frames
 
 _STYLE = """

@@ -1,7 +1,7 @@
 """Training and evaluation: `fit` (with exact resume and DDP), `evaluate_checkpoint`, the LR finder,
 two-stream fusion, and `load_run`, the one loader of a trained run."""
 
-from .._exports import lazy_exports
+from ..core.exports import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "train": ["fit", "resume_config", "build_model"],

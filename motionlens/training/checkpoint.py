@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from ..errors import MotionlensError, TaskFailed
+from ..core.errors import MotionlensError, TaskFailed
 from ..models.weights import read_torch_file
 
 # Seconds to sleep on every write while saving: a test hook that widens the window in which a

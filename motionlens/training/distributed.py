@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from ..device import parse_device
+from ..core.device import parse_device
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..device import autocast_context
-from ..errors import MotionlensError
+from ..core.device import autocast_context
+from ..core.errors import MotionlensError
 from .metrics import summarize
 from .runs import Run, load_run
 
@@ -63,7 +63,7 @@ def predict_videos(run: Run, index, device, num_clips: int | None = None, num_cr
                    show_progress: bool = True, label: str = "") -> dict:
     """Clip scores of `run` on every video of `index` and their video-level summary (`metrics.summarize`)."""
     from ..data.pipeline import make_dataset, make_loader
-    from ..progress import progress_bar
+    from ..core.progress import progress_bar
 
     data = run.config.data
     dataset = make_dataset(index, run.pipeline, train=False, data=data, num_clips=num_clips, num_crops=num_crops)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 from .evaluate import default_split, predict_videos
 from .runs import load_run
 

@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from ..config import TrainConfig, fill_recipe
 from ..data.pipeline import load_index, make_dataset, make_loader, resolve_pipeline
-from ..progress import progress_bar
+from ..core.progress import progress_bar
 from .distributed import DistInfo, pick_device
 from .train import build_model, build_optimizer, build_scaler, modality_stats, train_step
 

@@ -12,7 +12,7 @@ import torch.nn as nn
 from .. import config as config_mod
 from ..config import TrainConfig
 from ..data.pipeline import Pipeline
-from ..errors import MotionlensError
+from ..core.errors import MotionlensError
 from .checkpoint import describe_checkpoint, read_training_checkpoint, resolve_checkpoint, restore_model
 
 

@@ -29,9 +29,9 @@ from ..data.pipeline import (
     resolved_data,
     train_drops_last,
 )
-from ..device import autocast_context
-from ..errors import ConfigError, MotionlensError
-from ..progress import console, progress_bar
+from ..core.device import autocast_context
+from ..core.errors import ConfigError, MotionlensError
+from ..core.progress import console, progress_bar
 from . import distributed
 from .checkpoint import (
     prune_epoch_checkpoints,

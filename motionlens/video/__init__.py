@@ -1,6 +1,6 @@
 """Video I/O. Decoders return uint8 RGB `(T, H, W, C)`; everything that fails raises VideoError."""
 
-from ..errors import VideoError
+from ..core.errors import VideoError
 from .container import find_video
 from .decode import (Clip, DecodeReport, Frame, FrameFolder, FrameTable, check_decode, count_frames, frame_folder,
                      frame_table, frame_times, frames_at, iter_frames, open_source, output_size, read_clip, read_frames)

@@ -13,8 +13,8 @@ from typing import Iterator
 import av
 import numpy as np
 
-from ..errors import VideoError
-from ..paths import safe_name
+from ..core.errors import VideoError
+from ..core.paths import safe_name
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
 SOURCE_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi")  # what downloaders (yt-dlp) write, tried first

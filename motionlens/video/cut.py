@@ -22,7 +22,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ..errors import VideoError
+from ..core.errors import VideoError
 from .container import open_video
 from .decode import FrameTable, frame_table, frames_at, read_clip
 from .probe import probe

@@ -41,7 +41,7 @@ import cv2
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from ..errors import VideoError
+from ..core.errors import VideoError
 from . import frame_dir
 from .container import VideoInfo, check_file, frame_rate_varies, legacy_rotation, open_video, stream_header
 

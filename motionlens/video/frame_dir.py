@@ -9,7 +9,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from ..errors import VideoError
+from ..core.errors import VideoError
 from .container import VideoInfo
 
 # A process forked while OpenCV's thread pool holds its locks deadlocks in the child (seen here

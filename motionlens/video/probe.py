@@ -6,7 +6,7 @@ import math
 import os
 from dataclasses import replace
 
-from ..errors import VideoError
+from ..core.errors import VideoError
 from .container import VIDEO_EXTENSIONS, VideoInfo, _count_from_sample_table, _rotation, open_video, stream_header  # noqa: F401 (VIDEO_EXTENSIONS, VideoInfo are this module's public names too)
 from .decode import frame_folder, frame_table
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ..errors import VideoError
+from ..core.errors import VideoError
 
 # extension -> codecs in order of preference
 _CODECS = {

@@ -13,7 +13,7 @@ from motionlens.data.dataset import VideoClipDataset, rgb_decoder
 from motionlens.data.index import build_index
 from motionlens.data.samplers import Span, UniformClipSampler
 from motionlens.dataprep.describe import describe
-from motionlens.errors import MotionlensError, VideoError
+from motionlens.core.errors import MotionlensError, VideoError
 from motionlens.video import count_frames, read_frames
 
 ASSETS = Path(__file__).parents[1] / "assets"

@@ -10,7 +10,7 @@ from motionlens.data.flow_dataset import FLOW_MEAN, FLOW_STD, apply_modality, fl
 from motionlens.data.index import build_index
 from motionlens.data.samplers import UniformClipSampler
 from motionlens.data.transforms import ClipTransform
-from motionlens.errors import MotionlensError, VideoError
+from motionlens.core.errors import MotionlensError, VideoError
 from motionlens.flow import dequantize, extract_dataset, read_flow
 from motionlens.video import read_frames, write_video
 

@@ -7,7 +7,7 @@ import pytest
 
 from motionlens.data.index import ProbeCache, build_index
 from motionlens.dataprep.synth import synthesize
-from motionlens.errors import MotionlensError
+from motionlens.core.errors import MotionlensError
 
 TINY = dict(num_classes=3, videos_per_class=4, size=(32, 48), fps=10.0, duration=(0.6, 0.9), seed=0)
 

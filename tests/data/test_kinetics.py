@@ -3,8 +3,8 @@
 import pytest
 
 from motionlens.data.kinetics import is_kinetics_csv, kinetics_name, read_kinetics_csv
-from motionlens.errors import MotionlensError
-from motionlens.paths import UnsafePathError
+from motionlens.core.errors import MotionlensError
+from motionlens.core.paths import UnsafePathError
 
 
 def test_rows_with_split_from_the_column_else_the_file_name(tmp_path):

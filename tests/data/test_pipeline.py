@@ -12,7 +12,7 @@ from motionlens import clip_input
 from motionlens.config import DataConfig, TrainConfig, fill_recipe, resolve, save_yaml
 from motionlens.data.pipeline import Pipeline, make_dataset, resolve_pipeline, resolved_data
 from motionlens.deploy.predict import load_predictor
-from motionlens.errors import ConfigError
+from motionlens.core.errors import ConfigError
 from motionlens.models import create_model, get_model_cfg, get_weights
 from motionlens.training.train import build_model
 

@@ -147,7 +147,7 @@ def test_sliding_windows_reject_bad_geometry():
 
 
 def test_make_sampler_rejects_unknown():
-    from motionlens.errors import ConfigError
+    from motionlens.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="unknown sampler 'nope'"):
         make_sampler("nope", 8)

@@ -14,7 +14,7 @@ from motionlens.dataprep.ava import (
     read_ava_csv,
 )
 from motionlens.dataprep.synth import write_long_video
-from motionlens.errors import MotionlensError
+from motionlens.core.errors import MotionlensError
 from motionlens.video import count_frames, probe
 from tests.conftest import run_cli
 

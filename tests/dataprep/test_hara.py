@@ -9,7 +9,7 @@ import pytest
 from motionlens.data.hara_json import parse_hara_json
 from motionlens.data.index import build_index
 from motionlens.dataprep.hara import hara_n_frames, read_n_frames, write_hara_json, write_n_frames
-from motionlens.errors import MotionlensError
+from motionlens.core.errors import MotionlensError
 from motionlens.video import write_video
 from tests.conftest import pattern_frames, run_cli
 

@@ -15,7 +15,7 @@ import pytest
 from motionlens.data.index import build_index
 from motionlens.dataprep import synth
 from motionlens.dataprep.synth import CLASSES, make_scene, make_track, render_clip, synthesize, write_long_video
-from motionlens.errors import MotionlensError
+from motionlens.core.errors import MotionlensError
 from motionlens.video import count_frames, probe, read_frames
 from tests.conftest import run_script
 

@@ -7,7 +7,7 @@ import pytest
 from motionlens.data.index import build_index
 from motionlens.dataprep.synth import write_long_video
 from motionlens.dataprep.trim import plan_trim, run_trim, trim_kinetics
-from motionlens.errors import MotionlensError
+from motionlens.core.errors import MotionlensError
 from motionlens.video import count_frames, probe
 from tests.conftest import run_cli
 

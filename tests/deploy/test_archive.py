@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from motionlens.deploy.archive import unique_stems
-from motionlens.deploy.jobs import CRASH_ONCE_ENV, crash_marker
+from motionlens.core.jobs import CRASH_ONCE_ENV, crash_marker
 from motionlens.video import write_video
 from tests.conftest import run_cli, save_tiny_run
 
@@ -46,7 +46,7 @@ def ray_cluster():
     local worker pool and two Ray workers are tested in test_jobs."""
     import ray
 
-    from motionlens.deploy.jobs import _ensure_ray
+    from motionlens.core.jobs import _ensure_ray
 
     assert _ensure_ray(ray, "local", 1)
     yield ["--ray", "--ray-address", ray.get_runtime_context().gcs_address]

@@ -10,7 +10,7 @@ import torch.nn as nn
 import motionlens
 from motionlens.data.pipeline import Pipeline
 from motionlens.deploy.predict import Predictor, load_predictor, predict, score_video, tile_segments, to_hara
-from motionlens.errors import MotionlensError
+from motionlens.core.errors import MotionlensError
 from motionlens.models import create_model
 from motionlens.training.checkpoint import save_checkpoint
 from motionlens.video import count_frames, probe, write_video

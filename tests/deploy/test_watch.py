@@ -22,7 +22,7 @@ from motionlens.deploy.watch import (
     parse_duration,
     reconnecting_frames,
 )
-from motionlens.errors import MotionlensError, VideoError
+from motionlens.core.errors import MotionlensError, VideoError
 from motionlens.models import create_model
 from motionlens.training.checkpoint import save_checkpoint
 from motionlens.video import Frame, write_video

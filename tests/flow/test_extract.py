@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from motionlens.data.index import build_index
-from motionlens.errors import MotionlensError, VideoError
+from motionlens.core.errors import MotionlensError, VideoError
 from motionlens.flow import dequantize, extract_dataset, extract_video, make_flow_fn, read_flow
 from motionlens.video import write_video
 

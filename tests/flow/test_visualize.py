@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from motionlens.errors import MotionlensError
+from motionlens.core.errors import MotionlensError
 from motionlens.flow import color_wheel, flow_to_color, show_flow
 from motionlens.video import count_frames, write_video
 

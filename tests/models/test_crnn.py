@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from motionlens.errors import MotionlensError
+from motionlens.core.errors import MotionlensError
 from motionlens.models import create_model, resnet2d_18
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from motionlens.errors import MotionlensError
+from motionlens.core.errors import MotionlensError
 from motionlens.models import create_model, freeze, param_groups, set_bn_eval
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from motionlens.errors import MotionlensError
+from motionlens.core.errors import MotionlensError
 from motionlens.models import (
     HARA_ACTIVITYNET_MEAN,
     HARA_KINETICS_MEAN,

@@ -7,7 +7,7 @@ import warnings
 import pytest
 import torch
 
-from motionlens.errors import MotionlensError
+from motionlens.core.errors import MotionlensError
 from motionlens.models import create_model
 from motionlens.models.inference import METHODS, optimize_for_inference
 

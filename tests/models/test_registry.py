@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from motionlens.errors import MotionlensError
+from motionlens.core.errors import MotionlensError
 from motionlens.models import create_model, get_model_cfg, get_weights, list_models, register_model, registry
 from motionlens.models.small3d import SmallCNN3D
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from motionlens.errors import MotionlensError
+from motionlens.core.errors import MotionlensError
 from motionlens.flow import FLOW_MEAN, FLOW_STD
 from motionlens.models import create_model, get_model_cfg, list_models, resnet2d_18
 from motionlens.models.twostream import TwoStream

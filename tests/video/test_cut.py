@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from motionlens.dataprep.synth import write_long_video
-from motionlens.errors import VideoError
+from motionlens.core.errors import VideoError
 from motionlens.video import count_frames, probe, read_frames
 from motionlens.video.cut import cut_clip
 from motionlens.video.decode import frame_table

@@ -10,7 +10,7 @@ from motionlens.data.index import build_index
 from motionlens.dataprep.ava import build_ava_dataset, plan_ava_clips
 from motionlens.dataprep.synth import write_long_video
 from motionlens.dataprep.trim import trim_kinetics
-from motionlens.paths import NAME_MAX, UnsafePathError, join_inside, safe_name, safe_relpath
+from motionlens.core.paths import NAME_MAX, UnsafePathError, join_inside, safe_name, safe_relpath
 from motionlens.video import write_video
 from tests.conftest import pattern_frames, run_cli
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from multiprocessing import connection as mp_connection
 from typing import Any, Callable, Iterator, Sequence
 
-from ..errors import MotionlensError, VideoError
+from .errors import MotionlensError, VideoError
 
 # Test hook: when set to a folder, each task's first attempt leaves a marker there (`crash_marker`)
 # and kills its worker process with os._exit, as an out-of-memory kill would. Only the retry can
@@ -55,7 +55,7 @@ def run_jobs(fn: Callable[[Any, Any], Any], items: Sequence[tuple[str, Any]], sh
 
     `ray_address`: "local" starts a Ray instance on this machine with `workers` CPUs; None uses
     RAY_ADDRESS or a running cluster ("auto"); anything else is a cluster address."""
-    from ..progress import progress_bar
+    from .progress import progress_bar
 
     if engine not in ENGINES:
         raise MotionlensError(f"unknown engine '{engine}'; expected one of {', '.join(ENGINES)}")

@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from motionlens.deploy.jobs import CRASH_ONCE_ENV, run_jobs
-from motionlens.errors import MotionlensError
+from motionlens.core.jobs import CRASH_ONCE_ENV, run_jobs
+from motionlens.core.errors import MotionlensError
 
 SHARED = {f"v{i}": i * 10 for i in range(6)}
 ITEMS = [(f"v{i}", f"v{i}") for i in range(7)]  # v6 is not in SHARED: that task fails
@@ -24,7 +24,7 @@ def outcomes(items=ITEMS, **kw):
 def ray_local():
     import ray  # in the test extra: a real local instance, never a mock
 
-    from motionlens.deploy.jobs import _ensure_ray
+    from motionlens.core.jobs import _ensure_ray
 
     assert _ensure_ray(ray, "local", 2)  # what `--ray local` starts
     yield ray
@@ -61,7 +61,7 @@ def test_ray_gives_the_same_outcomes_and_retries_killed_workers(ray_local, tmp_p
 def test_ray_local_starts_its_own_instance_even_beside_a_running_cluster():
     # ray.init() without an address joins a cluster that `ray start` left running, and then
     # refuses num_cpus (a ValueError traceback); address="local" always starts a new instance.
-    from motionlens.deploy.jobs import _ensure_ray
+    from motionlens.core.jobs import _ensure_ray
 
     calls = []
     fake = type("Ray", (), {"is_initialized": staticmethod(lambda: False),

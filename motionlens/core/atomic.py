@@ -1,0 +1,70 @@
+"""Atomic file writes: readers see the old file or the whole new one, never half of one.
+
+The data goes to a temporary file in the same folder (so the rename stays on one file system),
+is optionally flushed to disk, then renamed over the target with `os.replace`; on any failure the
+temporary file is removed and the target is left as it was."""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Iterator
+
+
+def temp_path(path: Path) -> Path:
+    """A hidden temporary name beside `path`, unique per process and thread."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename inside `folder` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb", durable: bool = False,
+                 encoding: str | None = None) -> Iterator[IO]:
+    """Open a temporary file for writing; on a clean exit it replaces `path` atomically.
+
+    `durable`: fsync the file and its folder, so the new contents survive a power cut
+    (checkpoints); without it the rename is still atomic for other processes."""
+    path = Path(path)
+    tmp = temp_path(path)
+    if "b" not in mode and encoding is None:
+        encoding = "utf-8"
+    try:
+        with open(tmp, mode, encoding=encoding) as f:
+            yield f
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+        if durable:
+            fsync_dir(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(path: str | os.PathLike, text: str, durable: bool = False) -> Path:
+    """Write `text` (UTF-8) to `path` atomically."""
+    with atomic_write(path, "w", durable=durable) as f:
+        f.write(text)
+    return Path(path)
+
+
+def write_bytes(path: str | os.PathLike, data: bytes, durable: bool = False) -> Path:
+    """Write `data` to `path` atomically."""
+    with atomic_write(path, "wb", durable=durable) as f:
+        f.write(data)
+    return Path(path)
