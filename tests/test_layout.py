@@ -223,7 +223,6 @@ TESTED_ELSEWHERE = {
     "core.progress": "the CLI tests (bars and counters on stderr)",
     "core.device": "tests/cli/test_errors.py (unknown or missing devices), tests/deploy/test_predict.py",
     "cli.ava": "tests/dataprep/test_ava.py and test_hara.py (the ava commands end to end)",
-    "cli.options": "tests/deploy/test_archive.py (--ray flags)",
     "cli.synth": "tests/dataprep/test_synth.py (the synth command)",
     "cli.train": "tests/training/test_train.py, _learning.py (train, eval), tests/cli/test_data.py (lr-find)",
     "data.records": "tests/data/test_index.py, tests/data/test_layouts.py",
