@@ -35,8 +35,16 @@ def imports_of(path: Path, modules: set[str], root: Path = ROOT) -> set[str]:
 
 
 def import_cycles(root: Path = ROOT) -> list[list[str]]:
+    return find_cycles(module_imports(root))
+
+
+def module_imports(root: Path = ROOT) -> dict[str, set[str]]:
     paths = {module_name(p, root): p for p in root.rglob("*.py")}
-    graph = {name: imports_of(path, set(paths), root) for name, path in paths.items()}
+    return {name: imports_of(path, set(paths), root) for name, path in paths.items()}
+
+
+def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every cycle a depth-first walk meets, each as [a, b, ..., a]."""
     cycles, done = [], set()
 
     def visit(node, stack):
@@ -45,7 +53,7 @@ def import_cycles(root: Path = ROOT) -> list[list[str]]:
             return
         if node in done:
             return
-        for target in sorted(graph[node]):
+        for target in sorted(graph.get(node, ())):
             visit(target, stack + [node])
         done.add(node)
 
@@ -105,11 +113,6 @@ def unit_of(module: str) -> str:
     return parts[1] if len(parts) > 1 else "__init__"
 
 
-def module_imports(root: Path = ROOT) -> dict[str, set[str]]:
-    paths = {module_name(p, root): p for p in root.rglob("*.py")}
-    return {name: imports_of(path, set(paths), root) for name, path in paths.items()}
-
-
 def layer_violations(root: Path = ROOT, layers: dict = LAYERS, exceptions: set = frozenset()) -> list[str]:
     """"importer -> imported (unit -> unit)" for every import the table does not allow."""
     found = []
@@ -135,25 +138,7 @@ def package_cycles(root: Path = ROOT, exceptions: set = frozenset()) -> list[lis
         edges.update(unit_of(t) for t in imported if (module, t) not in exceptions)
     for unit, edges in graph.items():
         edges.discard(unit)
-    return _cycles(graph)
-
-
-def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    cycles, done = [], set()
-
-    def visit(node, stack):
-        if node in stack:
-            cycles.append(stack[stack.index(node):] + [node])
-            return
-        if node in done:
-            return
-        for target in sorted(graph.get(node, ())):
-            visit(target, stack + [node])
-        done.add(node)
-
-    for name in sorted(graph):
-        visit(name, [])
-    return cycles
+    return find_cycles(graph)
 
 
 def test_layers_are_respected():
@@ -166,7 +151,7 @@ def test_layers_are_respected():
 def test_no_package_cycles():
     assert package_cycles(exceptions=TEMPORARY_EXCEPTIONS) == []
     layered = {unit: deps for unit, deps in LAYERS.items() if deps is not ANY}
-    assert _cycles(layered) == []  # the table itself is a stack of layers
+    assert find_cycles(layered) == []  # the table itself is a stack of layers
 
 
 def _tree(root: Path, files: dict[str, str]) -> Path:
