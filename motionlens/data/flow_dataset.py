@@ -28,7 +28,7 @@ from ..core.errors import MotionlensError
 from ..flow.quantize import FLOW_MEAN, FLOW_STD
 from ..flow.storage import flow_dir_for, flow_info, read_flow
 from ..video import read_frames
-from ..video.decode import Size
+from ..video import Size
 from .dataset import Decoder, VideoClipDataset
 from .index import VideoRecord
 

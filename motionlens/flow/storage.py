@@ -39,7 +39,7 @@ import numpy as np
 
 from ..core.errors import VideoError
 from ..video import VIDEO_EXTENSIONS, read_frames
-from ..video.decode import Size, output_size
+from ..video import Size, output_size
 from ..video.frame_dir import read_image
 from ..video.writer import has_encoder
 
