@@ -22,7 +22,7 @@ from ..core.errors import MotionlensError
 from ..video import VideoWriter
 from .synth_motion import CLASSES, Size, render_clip
 # The motion vocabulary and rendering stay importable from here, where callers have always found them.
-from .synth_motion import make_scene, make_track, write_long_video  # noqa: F401
+from .synth_motion import draw_frames, make_scene, make_track, write_long_video  # noqa: F401
 
 LAYOUTS = ("folder", "hmdb51", "ucf101", "kinetics", "frames", "list")
 
