@@ -220,8 +220,7 @@ TESTED_ELSEWHERE = {
     "models.base": "tests/models/test_all_models.py (the head interface on every model)",
     "models.cfg": "tests/models/test_contracts.py",
     "models.factory": "tests/models/test_registry.py, tests/models/test_weights.py",
-    "video.container": "tests/video/test_probe.py, tests/video/test_decode_real_files.py",
-    "video.frame_dir": "tests/video/test_decode.py (frame folders read as videos)",
+    "video.container": "tests/video/test_probe.py, tests/video/test_reader_real_files.py",
     "video.annotate": "tests/deploy/test_predict.py (--output-video)",
 }
 

@@ -27,7 +27,7 @@ import numpy as np
 from ..core.errors import MotionlensError
 from ..models.cfg import FLOW_MEAN, FLOW_STD
 from ..video import read_frames
-from ..video.decode import Size
+from ..video import Size
 from .dataset import Decoder, VideoClipDataset
 from .flow_storage import flow_dir_for, flow_info, read_flow
 from .index import VideoRecord

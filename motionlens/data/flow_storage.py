@@ -50,7 +50,7 @@ import numpy as np
 from ..core.atomic import write_text
 from ..core.errors import VideoError
 from ..video import VIDEO_EXTENSIONS, read_frames
-from ..video.decode import Size, output_size
+from ..video import Size, output_size
 from ..video.frame_dir import read_image
 from ..video.writer import has_encoder
 

@@ -1,6 +1,6 @@
 """Cut a time window out of a video file, by stream copy (remuxing packets) or by re-encoding.
 
-Frame numbers and times are those of `decode.FrameTable` (display order, real timestamps, VFR
+Frame numbers and times are those of `frame_table.FrameTable` (display order, real timestamps, VFR
 included). The window `[start_sec, end_sec)`, in seconds from the first frame, runs from the frame shown
 at `start_sec` (the last one whose time is <= it) to the frame shown at `end_sec`, exclusive,
 so a 4 s window at 25 fps is exactly 100 frames wherever it starts.
@@ -25,7 +25,8 @@ import numpy as np
 from ..core.atomic import atomic_path
 from ..core.errors import VideoError
 from .container import open_video
-from .decode import FrameTable, frame_table, frames_at, read_clip
+from .frame_table import FrameTable, frame_table, frames_at
+from .reader import read_clip
 from .probe import probe
 from .writer import VideoWriter
 
