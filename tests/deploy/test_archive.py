@@ -92,7 +92,7 @@ def test_predict_resumes_by_skipping_finished_videos(archive, tmp_path):
     before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.json")}
     again = run("predict", root / "run", *videos[:3], "--out", out, "--workers", "2")
     assert again.returncode == 0, again.stderr
-    assert again.stderr.count("| already done |") == 2 and "2 of 3 videos were already done" in again.stderr
+    assert again.stdout.count("| already done |") == 2 and "2 of 3 videos were already done" in again.stdout
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("v[01].json")} == before  # not rewritten
     assert (out / "v2.json").is_file()
     other = run("predict", root / "run", *videos[:1], "--out", out, "--window-stride", "3")
