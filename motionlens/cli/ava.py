@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..core.progress import console, progress_bar
+from .data import print_rejected
 
 
 @click.group("ava")
@@ -36,7 +37,6 @@ def build(csv_path, videos, positive, negative, per_class, clip_seconds, out, se
     A timestamp carrying a positive action goes to the positive class only. Missing videos are
     listed, not fatal; re-running resumes. Writes ROOT/clips.csv and ROOT/summary.json."""
     from ..dataprep.ava import cut_ava_clips, plan_ava_clips
-    from .dataprep import print_rejected
 
     plan = plan_ava_clips(csv_path, videos, out, positive, negative, per_class=per_class, clip_seconds=clip_seconds,
                           seed=seed, positive_name=positive_name, negative_name=negative_name,

@@ -25,6 +25,14 @@ def index_with_progress(root: str, layout: str | None, split: int, annotations: 
         return build_index(root, layout=layout, split=split, annotations=annotations, cache=cache, progress=report)
 
 
+def print_rejected(rejected: list[str], shown: int = 10) -> None:
+    """Rows skipped because a name in them would leave its folder: one line each (the first few)."""
+    for line in rejected[:shown]:
+        console.print(f"skipped {line}", style="yellow", markup=False, soft_wrap=True, highlight=False)
+    if len(rejected) > shown:
+        console.print(f"... and {len(rejected) - shown} more rows skipped", style="yellow", soft_wrap=True)
+
+
 @click.group()
 def data() -> None:
     """Inspect a dataset: check it for unreadable files, describe it, write it as Hara's JSON."""

@@ -10,15 +10,7 @@ import click
 
 from ..core.progress import console, console_out, progress_bar
 from .ava import ava_group
-from .data import annotations_option, data, index_with_progress, layout_option, split_option
-
-
-def print_rejected(rejected: list[str], shown: int = 10) -> None:
-    """Rows skipped because a name in them would leave its folder: one line each (the first few)."""
-    for line in rejected[:shown]:
-        console.print(f"skipped {line}", style="yellow", markup=False, soft_wrap=True, highlight=False)
-    if len(rejected) > shown:
-        console.print(f"... and {len(rejected) - shown} more rows skipped", style="yellow", soft_wrap=True)
+from .data import annotations_option, data, index_with_progress, layout_option, print_rejected, split_option
 
 
 @click.command("hara-json")
