@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..core.progress import console, progress_bar
-from .data import print_rejected
+from ..core.progress import progress_bar
+from .data import print_failures, print_plan_problems
 
 
 @click.group("ava")
@@ -41,15 +41,10 @@ def build(csv_path, videos, positive, negative, per_class, clip_seconds, out, se
     plan = plan_ava_clips(csv_path, videos, out, positive, negative, per_class=per_class, clip_seconds=clip_seconds,
                           seed=seed, positive_name=positive_name, negative_name=negative_name,
                           time_offset=time_offset)
-    print_rejected(plan.rejected)
-    if plan.missing_videos:
-        shown = ", ".join(plan.missing_videos[:5]) + (", ..." if len(plan.missing_videos) > 5 else "")
-        console.print(f"{len(plan.missing_videos)} videos not found in {videos}: {shown}", style="yellow",
-                      markup=False, soft_wrap=True)
+    print_plan_problems(plan.rejected, plan.missing_videos, f"videos not found in {videos}")
     with progress_bar(len(plan.clips), "cutting clips", unit="clips") as advance:
         result = cut_ava_clips(plan, mode="reencode" if reencode else "auto", progress=advance)
-    for file, reason in result.failures:
-        console.print(f"failed {file}: {reason}", style="red", markup=False, soft_wrap=True)
+    print_failures(result.failures)
     click.echo(result.summary())
 
 

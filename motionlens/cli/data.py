@@ -25,12 +25,22 @@ def index_with_progress(root: str, layout: str | None, split: int, annotations: 
         return build_index(root, layout=layout, split=split, annotations=annotations, cache=cache, progress=report)
 
 
-def print_rejected(rejected: list[str], shown: int = 10) -> None:
-    """Rows skipped because a name in them would leave its folder: one line each (the first few)."""
+def print_plan_problems(rejected: list[str], missing: list[str], what: str, shown: int = 10) -> None:
+    """Before building a set: rows skipped because a name in them would leave its folder (the first
+    few, one line each), then the sources not found, e.g. `what` = "source videos not found in DIR"."""
     for line in rejected[:shown]:
         console.print(f"skipped {line}", style="yellow", markup=False, soft_wrap=True, highlight=False)
     if len(rejected) > shown:
         console.print(f"... and {len(rejected) - shown} more rows skipped", style="yellow", soft_wrap=True)
+    if missing:
+        names = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        console.print(f"{len(missing)} {what}: {names}", style="yellow", markup=False, soft_wrap=True)
+
+
+def print_failures(failures: list[tuple[str, str]]) -> None:
+    """Files that could not be written, with their reasons."""
+    for file, reason in failures:
+        console.print(f"failed {file}: {reason}", style="red", markup=False, soft_wrap=True)
 
 
 @click.group()

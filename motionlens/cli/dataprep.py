@@ -10,7 +10,8 @@ import click
 
 from ..core.progress import console, console_out, progress_bar
 from .ava import ava_group
-from .data import annotations_option, data, index_with_progress, layout_option, print_rejected, split_option
+from .data import (annotations_option, data, index_with_progress, layout_option, print_failures, print_plan_problems,
+                   split_option)
 
 
 @click.command("hara-json")
@@ -56,15 +57,10 @@ def trim(csvs, videos, out, reencode, workers):
     from ..dataprep.trim import plan_trim, run_trim
 
     plan = plan_trim(csvs, videos, out, mode="reencode" if reencode else "auto")
-    print_rejected(plan.rejected)
-    if plan.missing:
-        shown = ", ".join(plan.missing[:5]) + (", ..." if len(plan.missing) > 5 else "")
-        console.print(f"{len(plan.missing)} source videos not found in {videos}: {shown}", style="yellow",
-                      markup=False, soft_wrap=True)
+    print_plan_problems(plan.rejected, plan.missing, f"source videos not found in {videos}")
     with progress_bar(len(plan.jobs), "trimming", unit="clips") as advance:
         result = run_trim(plan, workers=workers, progress=advance)
-    for file, reason in result.failures:
-        console.print(f"failed {file}: {reason}", style="red", markup=False, soft_wrap=True)
+    print_failures(result.failures)
     click.echo(result.summary())
 
 
