@@ -1,11 +1,13 @@
-"""CLI command: `motionlens demo` — synthesise, train, evaluate, report, annotate, end to end (see `motionlens.demo`)."""
+"""CLI command: `motionlens demo`: synthesise, train, evaluate, report, annotate (see `motionlens.demo`).
+
+The stages' titles and progress go to stderr, the figures and paths to stdout."""
 
 from __future__ import annotations
 
 import click
 
 from ..demo import DEMO_RECIPE
-from ..core.progress import console
+from ..core.progress import console, console_out
 from .options import hw_callback
 
 
@@ -27,18 +29,16 @@ def demo(out, videos_per_class, epochs, size, overwrite):
                        overwrite=overwrite, on_stage=console.rule)
     data, result, agreement = summary["data"], summary["eval"], summary["agreement"]
     console.rule("done")
-    console.print(f"{data.num_videos} videos in {data.root} (UCF101 layout: classInd.txt, trainlist01.txt, ...)")
-    console.print(f"test video top-1 {result['video_top1']:.1%} (chance {summary['chance']:.0%}; {result['protocol']}), "
-                  f"mean class accuracy {result['mean_class_accuracy']:.1%}, in {summary['minutes']:.1f} min",
-                  markup=False)
+    say = lambda text: console_out.print(text, markup=False, highlight=False)  # noqa: E731
+    say(f"{data.num_videos} videos in {data.root} (UCF101 layout: classInd.txt, trainlist01.txt, ...)")
+    say(f"test video top-1 {result['video_top1']:.1%} (chance {summary['chance']:.0%}; {result['protocol']}), "
+        f"mean class accuracy {result['mean_class_accuracy']:.1%}, in {summary['minutes']:.1f} min")
     shown = ", ".join(f"{r['label']} -> {r['shown']} ({r['frame_agreement']:.0%} of frames)"
                       for r in agreement["segments"])
-    console.print(f"long video: {agreement['segments_right']}/{agreement['num_segments']} action segments shown "
-                  f"with the right label, {agreement['frame_agreement']:.0%} of their frames agree with the ground "
-                  f"truth ({shown})", markup=False)
-    console.print(f"report:          {out / 'eval' / 'report.html'}")
-    console.print(f"annotated video: {out / 'long_video_annotated.mp4'} (scores: {out / 'long_video.json'})")
-    console.print(f"run folder:      {summary['run_dir']} (config.yaml, metrics.csv, curves.png, checkpoints/)")
-
+    say(f"long video: {agreement['segments_right']}/{agreement['num_segments']} action segments shown with the "
+        f"right label, {agreement['frame_agreement']:.0%} of their frames agree with the ground truth ({shown})")
+    say(f"report:          {out / 'eval' / 'report.html'}")
+    say(f"annotated video: {out / 'long_video_annotated.mp4'} (scores: {out / 'long_video.json'})")
+    say(f"run folder:      {summary['run_dir']} (config.yaml, metrics.csv, curves.png, checkpoints/)")
 
 COMMANDS = [demo]

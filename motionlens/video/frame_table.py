@@ -118,8 +118,7 @@ def frame_table(path: str | os.PathLike) -> FrameTable:
 
     Tables that took a decoding pass (AVI with B-frames) are also kept on disk: DataLoader
     workers start afresh every epoch and each touches a video about once per epoch, so without
-    it every training clip of such a file paid a full decode of the file (~20 ms CPU per clip
-    on 4 s 320x240 XviD, a quarter of the loader's CPU)."""
+    it every training clip of such a file paid a full decode of the file."""
     path = check_file(path)
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)

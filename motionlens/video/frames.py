@@ -57,7 +57,7 @@ def frame_to_array(frame: av.VideoFrame, size: Size = None, rotation: int = 0,
     target = output_size(height, width, size)
     reformatter = reformatter or VideoReformatter()
     # threads=1: PyAV's default (0) hands every frame to a pool of one swscale thread per core,
-    # which costs more than it saves up to 1280x720 (320x240: 0.08 ms against 0.11 ms of CPU).
+    # which costs more CPU than it saves up to 1280x720 (benchmarks/RESULTS.md).
     if target is None:
         image = reformatter.reformat(frame, format="rgb24", threads=1).to_ndarray()
     else:
@@ -83,10 +83,9 @@ _THREADED_PIXELS = 352 * 288  # frames larger than CIF decode with FFmpeg's thre
 
 def set_threads(stream) -> None:
     # In a DataLoader worker the workers are the parallelism: decoder threads there only add
-    # overhead (about 20% more CPU per clip, measured on 320x240 XviD). Elsewhere FFmpeg's frame
-    # threads use idle cores and cut a large frame's wall time; up to CIF (320x240 XviD, 176x144
-    # H.264) their start-up and hand-over cost more than they save: 10-40% more CPU per random
-    # clip and no shorter wall time, measured beside decord on 2 cores.
+    # overhead. Elsewhere FFmpeg's frame threads use idle cores and cut a large frame's wall
+    # time; up to CIF (320x240 XviD, 176x144 H.264) their start-up and hand-over cost more CPU
+    # than they save, with no shorter wall time (benchmarks/RESULTS.md).
     data = sys.modules.get("torch.utils.data")
     codec = stream.codec_context
     small = 0 < codec.width * codec.height <= _THREADED_PIXELS
