@@ -6,7 +6,8 @@ from ..core.exports import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "predict": ["predict", "predict_with", "load_predictor", "score_video", "Predictor"],
     "watch": ["watch", "AlertRule", "StreamWatcher"],
-    "events": ["events", "EventTracker", "EventSink"],
+    "events": ["events", "EventTracker"],
+    "webhook": ["EventSink"],
     "export": ["export_onnx"],
     "archive": ["predict_files", "check_files"],
 })
