@@ -44,6 +44,7 @@ class EventSink:
         self.posted = self.failed = 0
         self._pending: deque[tuple[str, dict]] = deque()  # (idempotency key, event), oldest first
         self._cond = threading.Condition()
+        self._write_lock = threading.Lock()
         self._closing = False
         self._deadline = math.inf
         self._thread = None
@@ -57,8 +58,9 @@ class EventSink:
             self._thread.start()
 
     def __call__(self, event: dict) -> None:
-        self.stream.write(json.dumps(event) + "\n")
-        self.stream.flush()
+        with self._write_lock:  # several cameras' threads share one sink
+            self.stream.write(json.dumps(event) + "\n")
+            self.stream.flush()
         if self._thread is not None and event.get("event") in self.KINDS:
             with self._cond:
                 item = (uuid.uuid4().hex, event)
