@@ -1,5 +1,6 @@
 """Deployment: sliding-window prediction over long videos, stream watching with alerts, events,
-ONNX export, and archive jobs over many videos (local workers or Ray)."""
+several cameras with a live view (HTTP), alert media, ONNX export, and archive jobs over many
+videos (local workers or Ray)."""
 
 from ..core.exports import lazy_exports
 
@@ -8,6 +9,9 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "watch": ["watch", "AlertRule", "StreamWatcher"],
     "events": ["events", "EventTracker"],
     "webhook": ["EventSink"],
+    "cameras": ["load_cameras", "CameraConfig"],
+    "monitor": ["Monitor", "WatchOptions"],
+    "serve": ["serve"],
     "export": ["export_onnx"],
     "archive": ["predict_files", "check_files"],
 })
