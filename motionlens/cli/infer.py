@@ -177,56 +177,71 @@ def watch(source_and_model, pretrained, clip_len, target_fps, device, eager, cam
 
     Examples: motionlens watch rtsp://cam/stream runs/fights --alert fight:0.8:2s --webhook http://hooks/alert
     | motionlens watch --cameras cameras.yaml runs/fights --serve 127.0.0.1:8080 --alert-clips alerts/"""
-    from rich.markup import escape
-
     from ..deploy.cameras import check_rules
     from ..deploy.media import MediaStore
-    from ..deploy.monitor import Monitor, WatchOptions
+    from ..deploy.monitor import Monitor, WatchOptions, live_state
     from ..deploy.predict import load_predictor
     from ..deploy.serve import check_bind, serve
-    from ..deploy.watch import EventSink, format_status
 
     cameras, model_or_run, where = _watch_cameras(source_and_model, cameras_file, alerts, cooldown)
     if bind:
         check_bind(bind, token)
     window_stride = _window_stride(window_stride, old_stride)
-    _warn_untrained(model_or_run, pretrained)
-    predictor = load_predictor(model_or_run, pretrained=pretrained, device=device, clip_len=clip_len,
-                               target_fps=target_fps, fast=not eager)
-    check_rules(cameras, predictor.classes, where)
     options = WatchOptions(window_stride, realtime, smooth, max_retries, retry_delay, report_every, emit_windows,
                            clip_before, clip_after, batch_size)
     media = MediaStore(clips_dir, keep_alerts) if clips_dir else None
+    live = live_state(cameras, media)
+    server = serve(live, bind, token) if bind else None  # before the model loads: a busy port fails at once
+    try:
+        _warn_untrained(model_or_run, pretrained)
+        predictor = load_predictor(model_or_run, pretrained=pretrained, device=device, clip_len=clip_len,
+                                   target_fps=target_fps, fast=not eager)
+        check_rules(cameras, predictor.classes, where)
+        outcomes = _run_monitor(lambda sink, log, on_status: Monitor(
+            predictor, cameras, sink, options, media, log, on_status, tag_camera=bool(cameras_file), live=live),
+            server, token, events_file, webhook, spool)
+    finally:
+        if server is not None:
+            server.stop()
+    failed = [name for name, outcome in outcomes.items() if isinstance(outcome, Exception)]
+    if failed and len(failed) == len(outcomes):
+        raise TaskFailed(f"every camera failed: {'; '.join(f'{n}: {outcomes[n]}' for n in failed)}")
+
+
+def _run_monitor(make_monitor, server, token: str | None, events_file: str | None, webhook: str | None,
+                 spool: str) -> dict:
+    """Run the Monitor `make_monitor(sink, log, on_status)` with its events going to `events_file`
+    (or stdout) and `webhook`; with a server, keep serving after every camera stopped, until
+    Ctrl-C. Returns the outcomes."""
+    from rich.markup import escape
+
+    from ..deploy.watch import format_status
+    from ..deploy.webhook import EventSink
+
     stream = open(events_file, "w", encoding="utf-8") if events_file else sys.stdout
-    say = lambda message: console.print(f"[yellow]{escape(message)}", soft_wrap=True)  # noqa: E731
-    sink = EventSink(stream, webhook, warn=say, spool=spool)
+
+    def log(message: str) -> None:
+        console.print(f"[yellow]{escape(message)}", soft_wrap=True)
 
     def on_status(name: str, status: dict) -> None:
         prefix = "done" if status["event"] == "summary" else "watching"
-        shown = f"{name}: " if cameras_file else ""
-        console.print(f"{shown}{prefix}: {format_status(status)}", highlight=False, markup=False)
+        shown = f"{name}: " if monitor.tag_camera else ""
+        console.print(f"{shown}{prefix}: {format_status(status)}", highlight=False, markup=False, soft_wrap=True)
 
-    monitor = Monitor(predictor, cameras, sink, options, media, log=say, on_status=on_status,
-                      tag_camera=bool(cameras_file))
-    server = None
+    monitor = make_monitor(EventSink(stream, webhook, warn=log, spool=spool), log, on_status)
     try:
-        if bind:
-            server = serve(monitor.live, bind, token)
+        if server is not None:
             monitor.base_url = server.url
             console.print(f"live view: {server.url}" + ("?token=..." if token else ""), highlight=False)
         outcomes = monitor.run()
         if server is not None:
             console.print(f"every camera has stopped; still serving {server.url} (Ctrl-C to stop)", highlight=False)
             threading.Event().wait()
+        return outcomes
     finally:
-        if server is not None:
-            server.stop()
-        sink.close()
+        monitor.sink.close()
         if events_file:
             stream.close()
-    failed = [name for name, outcome in outcomes.items() if isinstance(outcome, Exception)]
-    if failed and len(failed) == len(outcomes):
-        raise TaskFailed(f"every camera failed: {'; '.join(f'{n}: {outcomes[n]}' for n in failed)}")
 
 
 def _watch_cameras(args: tuple[str, ...], cameras_file: str | None, alerts: tuple[str, ...], cooldown: str):

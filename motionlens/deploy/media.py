@@ -3,17 +3,20 @@
 Each camera keeps its last `pre + post` seconds of frames as JPEG bytes, downscaled to at most
 `max_side` pixels (`PreRoll`), so memory per camera is bounded whatever the source resolution.
 When an alert fires, its snapshot is written at once; its clip (from `pre` seconds before the
-alert to `post` seconds after) once the stream has run `post` seconds past it, encoded in a
-background thread so the camera never waits for the encoder. All files go to one folder
+alert to `post` seconds after) once the stream has run `post` seconds past it, encoded by the
+store's one writer thread so no camera waits for the encoder. All files go to one folder
 (`MediaStore`), written atomically; the oldest alerts' files are removed beyond `keep` alerts.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import os
+import queue
 import re
 import threading
+import time
 from collections import deque
 from datetime import datetime, timezone
 from fractions import Fraction
@@ -27,6 +30,8 @@ from ..core.atomic import write_bytes
 from ..core.paths import join_inside
 from ..video.decode import Frame
 from ..video.writer import pick_codec
+
+log = logging.getLogger(__name__)
 
 KINDS = {"jpg": "image/jpeg", "mp4": "video/mp4"}
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
@@ -58,6 +63,7 @@ def encode_mp4(images: list[np.ndarray], fps: float) -> bytes:
         stream = container.add_stream(codec, rate=rate)
         h, w = images[0].shape[:2]
         stream.width, stream.height, stream.pix_fmt = w + w % 2, h + h % 2, "yuv420p"
+        stream.codec_context.thread_count = 1  # short clips: threads would only hold more frames in memory
         if codec == "libx264":
             stream.codec_context.options = {"preset": "veryfast", "crf": "26"}
         for i, image in enumerate(images):
@@ -104,6 +110,29 @@ class MediaStore:
         earlier = sorted(self.root.glob("*.jpg"), key=lambda p: p.stat().st_mtime)
         self.ids: deque[str] = deque(p.stem for p in earlier if _ID.match(p.stem))
         self._trim()
+        self.clips: queue.Queue = queue.Queue()  # (alert id, JPEG frames, fps) for the writer thread
+        threading.Thread(target=self._write_clips, name="alert-clips", daemon=True).start()
+
+    def submit_clip(self, alert_id: str, frames: list[bytes], fps: float) -> None:
+        """Encode `frames` (JPEG bytes) as the alert's MP4, in the writer thread."""
+        self.clips.put((alert_id, frames, fps))
+
+    def flush(self, timeout: float = 60.0) -> bool:
+        """Wait until every clip submitted is written (at most `timeout` s); True if so."""
+        deadline = time.monotonic() + timeout
+        while self.clips.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return not self.clips.unfinished_tasks
+
+    def _write_clips(self) -> None:
+        while True:
+            alert_id, frames, fps = self.clips.get()
+            try:
+                self.write(alert_id, "mp4", encode_mp4([decode_jpeg(data) for data in frames], fps))
+            except Exception as err:  # one bad clip (a full disk) must not end the writer for the others
+                log.warning("alert clip %s not written: %s", alert_id, err)
+            finally:
+                self.clips.task_done()
 
     def new_id(self, camera: str) -> str:
         with self.lock:
@@ -149,7 +178,6 @@ class AlertRecorder:
         self.max_side = max_side
         self.last: Frame | None = None
         self.pending: list[tuple[str, float]] = []  # (alert id, alert time) waiting for their post-roll
-        self.threads: list[threading.Thread] = []
 
     def push(self, frame: Frame) -> None:
         self.preroll.push(frame)
@@ -171,20 +199,12 @@ class AlertRecorder:
 
     def _write_clip(self, alert_id: str, time_sec: float) -> None:
         frames = self.preroll.between(time_sec - self.pre, time_sec + self.post)
-        if not frames:
-            return
+        if frames:
+            self.store.submit_clip(alert_id, frames, self.fps)
 
-        def work() -> None:
-            images = [decode_jpeg(data) for data in frames]
-            self.store.write(alert_id, "mp4", encode_mp4(images, self.fps))
-
-        thread = threading.Thread(target=work, name=f"clip-{alert_id}", daemon=True)
-        thread.start()
-        self.threads = [t for t in self.threads if t.is_alive()] + [thread]
-
-    def close(self, timeout: float = 30.0) -> None:
+    def close(self, timeout: float = 60.0) -> None:
+        """Cut the clips still waiting for their post-roll short, and wait until all are written."""
         for item in self.pending:
             self._write_clip(*item)
         self.pending = []
-        for thread in self.threads:
-            thread.join(timeout)
+        self.store.flush(timeout)

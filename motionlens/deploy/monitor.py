@@ -39,22 +39,29 @@ class WatchOptions:
     batch_size: int = 8  # most windows per forward pass across cameras
 
 
+def live_state(cameras: Sequence[CameraConfig], media: MediaStore | None = None) -> LiveState:
+    """The live view's state for `cameras`, before any is watched (a server can start on it)."""
+    return LiveState([CameraState(c.name, c.source) for c in cameras], media)
+
+
 class Monitor:
     """Cameras, their live state and where their events go.
 
     sink: receives every event (`webhook.EventSink`). media: where alert snapshots and clips go
     (None: no media). log: human lines for the terminal. on_status: each status/summary event.
+    live: the state the live view reads (default: `live_state(cameras, media)`).
     `tag_camera` adds `camera` to every event (on whenever there are several cameras)."""
 
     def __init__(self, predictor, cameras: Sequence[CameraConfig], sink: Callable[[dict], None],
                  options: WatchOptions | None = None, media: MediaStore | None = None,
                  log: Callable[[str], None] = lambda message: None,
-                 on_status: Callable[[str, dict], None] | None = None, tag_camera: bool | None = None):
+                 on_status: Callable[[str, dict], None] | None = None, tag_camera: bool | None = None,
+                 live: LiveState | None = None):
         self.predictor, self.cameras, self.sink = predictor, list(cameras), sink
         self.options = options or WatchOptions()
         self.media, self.log, self.on_status = media, log, on_status
         self.tag_camera = len(self.cameras) > 1 if tag_camera is None else tag_camera
-        self.live = LiveState([CameraState(c.name, c.source) for c in self.cameras], media)
+        self.live = live or live_state(self.cameras, media)
         self.base_url: str | None = None  # set when serving: alerts then carry their media's URLs
         self.stop = threading.Event()
 

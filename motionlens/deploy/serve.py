@@ -67,6 +67,9 @@ class LiveServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
 
+    def handle_error(self, request, client_address) -> None:
+        pass  # a viewer that closes its tab mid-reply is no error worth a traceback on the terminal
+
     def stop(self) -> None:
         self.stopping.set()
         for camera in self.state.cameras.values():

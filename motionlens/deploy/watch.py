@@ -33,7 +33,6 @@ from ..data.samplers import SlidingWindows, clip_offsets, source_step
 from ..core.errors import MotionlensError, VideoError
 from ..video.decode import Frame
 from .events import EventTracker, MovingAverage
-from .webhook import EventSink  # noqa: F401  (re-exported: watch writes to it)
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]

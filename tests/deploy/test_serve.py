@@ -224,3 +224,17 @@ def test_the_page_shows_frames_timeline_and_alert_media_in_a_browser(tmp_path, t
         chromium.close()
         manager.stop()
         server.stop()
+
+
+@pytest.mark.slow
+def test_the_cli_refuses_a_busy_port_and_an_open_bind_without_token_in_one_line(tmp_path):
+    from tests.conftest import run_cli
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = run_cli("watch", "a.mp4", "no_such_run", "--serve", f"127.0.0.1:{port}")
+    assert proc.returncode == 2 and proc.stderr.strip() == f"error: cannot serve on 127.0.0.1:{port}: the port is in use"
+    proc = run_cli("watch", "a.mp4", "no_such_run", "--serve", "0.0.0.0:0")
+    assert proc.returncode == 2 and "needs --token" in proc.stderr and "Traceback" not in proc.stderr

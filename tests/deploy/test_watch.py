@@ -17,12 +17,12 @@ from motionlens.data.pipeline import Pipeline
 from motionlens.deploy.watch import (
     AlertRule,
     AlertTracker,
-    EventSink,
     StreamWatcher,
     parse_duration,
     reconnecting_frames,
 )
 from motionlens.core.errors import MotionlensError, VideoError
+from motionlens.deploy.webhook import EventSink
 from motionlens.models import create_model
 from motionlens.training.checkpoint import save_checkpoint
 from motionlens.video import Frame, write_video
@@ -247,7 +247,7 @@ def test_webhook_posts_alerts_and_survives_a_dead_endpoint(tmp_path):
     sink = EventSink(open(tmp_path / "other.jsonl", "w"), f"http://127.0.0.1:{port}/hook", timeout=1.0,
                      warn=warnings.append, retry_delay=0.05, drain_timeout=0.3)
     sink({"event": "alert", "label": "fight"})
-    assert sink.close() == 1  # retried until shutdown, then reported (see test_events_delivery.py)
+    assert sink.close() == 1  # retried until shutdown, then reported (see test_webhook.py)
     assert sink.failed >= 1 and "failed" in warnings[0] and "1 alerts not delivered" in warnings[-1]
 
 
