@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from ..video.annotate import label_colour
-from ..video.decode import Frame
+from ..video import Frame
 from .media import MediaStore, encode_jpeg
 
 TIMELINE_POINTS = 600

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..core.atomic import write_bytes
 from ..core.paths import join_inside
-from ..video.decode import Frame
+from ..video import Frame
 from ..video.writer import pick_codec
 
 log = logging.getLogger(__name__)
