@@ -6,13 +6,14 @@ import click
 
 from ..demo import DEMO_RECIPE
 from ..core.progress import console
+from .options import hw_callback
 
 
 @click.command()
 @click.option("--out", default="demo_out", show_default=True, type=click.Path(), help="output folder")
 @click.option("--videos-per-class", default=40, show_default=True, type=click.IntRange(4, 1000))
 @click.option("--epochs", default=DEMO_RECIPE["epochs"], show_default=True, type=click.IntRange(1, 500))
-@click.option("--size", default="64x80", show_default=True, help="synthetic video size HxW")
+@click.option("--size", default="64x80", show_default=True, callback=hw_callback, help="synthetic video size HxW")
 @click.option("--overwrite", is_flag=True, help="replace an earlier demo in OUT")
 def demo(out, videos_per_class, epochs, size, overwrite):
     """Synthesise a motion dataset (UCF101 layout), train a small 3D CNN on it, evaluate it,
@@ -21,12 +22,8 @@ def demo(out, videos_per_class, epochs, size, overwrite):
 
     from ..demo import run_demo
 
-    try:
-        height, width = (int(v) for v in size.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"expected HxW such as 60x80, got '{size}'", param_hint="--size") from None
     out = Path(out)
-    summary = run_demo(out, videos_per_class=videos_per_class, epochs=epochs, size=(height, width),
+    summary = run_demo(out, videos_per_class=videos_per_class, epochs=epochs, size=size,
                        overwrite=overwrite, on_stage=console.rule)
     data, result, agreement = summary["data"], summary["eval"], summary["agreement"]
     console.rule("done")

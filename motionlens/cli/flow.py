@@ -30,7 +30,7 @@ def flow(root, layout, split, annotations, method, out, workers, size, fmt, qual
     Resumable: run the same command again and finished videos are skipped. Example:
     motionlens flow /data/hmdb51 --layout hmdb51 --method farneback --out /data/hmdb51_flow --size 256"""
     from ..core.errors import TaskFailed
-    from ..flow import extract_dataset, make_flow_fn
+    from ..dataprep.flow import extract_dataset, make_flow_fn
 
     engine, address = engine_of(ray, ray_address)
     make_flow_fn(method)  # a missing TV-L1 is reported before indexing a large dataset
@@ -59,7 +59,7 @@ def flow(root, layout, split, annotations, method, out, workers, size, fmt, qual
               help="pixels per frame shown at full brightness (default: 99th percentile)")
 def flow_show(source, out, method, size, images, max_magnitude):
     """Colour-wheel pictures (hue = direction, brightness = magnitude) of a video's flow or a flow folder."""
-    from ..flow import show_flow
+    from ..dataprep.flow_visualize import show_flow
 
     result = show_flow(source, out, method=method, size=size, num_images=images, max_magnitude=max_magnitude)
     console.print(f"{result['num_flow_frames']} flow frames, full brightness at {result['max_magnitude']:.2f} px: "

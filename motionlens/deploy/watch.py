@@ -31,7 +31,7 @@ import numpy as np
 
 from ..data.samplers import SlidingWindows, clip_offsets, source_step
 from ..core.errors import MotionlensError, VideoError
-from ..video.decode import Frame
+from ..video import Frame
 from .events import EventTracker, MovingAverage
 
 Clock = Callable[[], float]

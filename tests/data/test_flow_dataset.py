@@ -11,7 +11,8 @@ from motionlens.data.index import build_index
 from motionlens.data.samplers import UniformClipSampler
 from motionlens.data.transforms import ClipTransform
 from motionlens.core.errors import MotionlensError, VideoError
-from motionlens.flow import dequantize, extract_dataset, read_flow
+from motionlens.data.flow_storage import dequantize, read_flow
+from motionlens.dataprep.flow import extract_dataset
 from motionlens.video import read_frames, write_video
 
 STEPS = [1, 3, 1, 3, 2, 2, 4, 1]  # px moved right between frame k and k + 1

@@ -71,7 +71,7 @@ def test_on_motion_defined_videos_the_temporal_stream_beats_the_spatial_one(tmp_
     from motionlens.config import TrainConfig, parse_override, resolve
     from motionlens.data.index import build_index
     from motionlens.dataprep.synth import synthesize
-    from motionlens.flow import extract_dataset
+    from motionlens.dataprep.flow import extract_dataset
     from motionlens.training.fusion import evaluate_fusion, load_twostream
     from motionlens.training.train import fit
 

@@ -228,7 +228,7 @@ def test_eval_rejects_a_checkpoint_with_other_classes(dataset, tmp_path):
 
 def test_flow_modality_with_a_three_channel_model_trains_on_flow_statistics(dataset, tmp_path):
     from motionlens.data.flow_dataset import FLOW_MEAN, FLOW_STD
-    from motionlens.flow import extract_dataset
+    from motionlens.dataprep.flow import extract_dataset
 
     extract_dataset(build_index(dataset.spec), tmp_path / "flow", workers=1, show_progress=False)
     # cnn3d_small's weights record holds 3-channel RGB statistics; flow has 2 channels.
