@@ -20,6 +20,7 @@ from motionlens.deploy.predict import load_predictor
 from motionlens.deploy.watch import AlertRule
 from motionlens.video import write_video
 from tests.conftest import CLI
+from tests.deploy.test_serve import browser
 from tests.deploy.test_watch import brightness_checkpoint
 from tests.deploy.test_watch_stream import _default_sigint, free_port, start_server
 
@@ -68,6 +69,26 @@ def get_json(url: str):
         return json.loads(reply.read())
 
 
+def page_shows_the_real_run(base: str) -> None:
+    """The page, in Chromium, over what the real watcher produced: both cameras' last frames
+    (model-sized, 80x64), their stopped state, and door's alert with its snapshot and clip."""
+    manager, chromium = browser()
+    try:
+        page = chromium.new_page()
+        page.goto(base, wait_until="domcontentloaded")
+        for name in ("door", "yard"):
+            page.wait_for_function(f"() => {{ const i = document.querySelector('div.camera[data-camera=\"{name}\"] "
+                                   "img.frame'); return i && i.complete && i.naturalWidth === 80; }", timeout=15000)
+        page.wait_for_selector('div.camera[data-camera="yard"] .state-stopped', timeout=10000)
+        page.wait_for_function("() => { const i = document.querySelector('#alert-list li.alert img.snapshot');"
+                               " return i && i.complete && i.naturalWidth === 80; }", timeout=15000)
+        assert page.inner_text("#alert-list li.alert").startswith("door: bright")
+        assert page.get_attribute("#alert-list li.alert a.clip", "href").endswith(".mp4")
+    finally:
+        chromium.close()
+        manager.stop()
+
+
 @pytest.mark.slow
 def test_watch_cameras_cli_serves_state_events_and_media(tmp_path):
     ckpt = brightness_checkpoint(tmp_path / "bright.pt")
@@ -108,6 +129,7 @@ def test_watch_cameras_cli_serves_state_events_and_media(tmp_path):
                 time.sleep(0.1)
         else:
             pytest.fail("the clip was never served")
+        page_shows_the_real_run(base)
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=30)
     finally:
