@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from motionlens.deploy.events import EventSink
+from motionlens.deploy.webhook import EventSink
 
 
 class FlakyEndpoint:
