@@ -7,8 +7,8 @@ from motionlens.core.errors import ConfigError
 def test_layers_defaults_recipe_overrides(tmp_path):
     recipe = tmp_path / "r.yaml"
     recipe.write_text("epochs: 3\noptim:\n  lr: 0.05\nmodel:\n  name: c3d\n")
-    cfg = resolve(TrainConfig, recipe, parse_override("optim.lr=0.001"), parse_override("data.data=folder:/x"))
-    assert (cfg.epochs, cfg.optim.lr, cfg.model.name, cfg.data.data) == (3, 0.001, "c3d", "folder:/x")
+    cfg = resolve(TrainConfig, recipe, parse_override("optim.lr=0.001"), parse_override("data.dataset=folder:/x"))
+    assert (cfg.epochs, cfg.optim.lr, cfg.model.name, cfg.data.dataset) == (3, 0.001, "c3d", "folder:/x")
     assert cfg.optim.momentum == 0.9  # untouched default
 
 

@@ -28,7 +28,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..data.samplers import SlidingWindows, clip_offsets, source_step
+from ..data.samplers import SlidingWindows
 from ..core.errors import MotionlensError, VideoError
 from ..video.decode import Frame
 from .events import EventSink, EventTracker, MovingAverage  # noqa: F401  (EventSink: re-exported, watch writes to it)
@@ -300,12 +300,7 @@ def watch(source: str | int, predictor, rules: Sequence[AlertRule] = (), on_even
     live = is_live(source)
     fps = source_fps(source)
     pipe = predictor.pipeline
-    # A live stream has no frame table to resample by: at target_fps the window takes every
-    # fps / target_fps-th source frame (floor), which is the resampled video for constant rates.
-    if pipe.clip_seconds and not pipe.target_fps:
-        rel = pipe.clip_offsets(fps)
-    else:
-        rel = clip_offsets(pipe.clip_len, source_step(pipe.frame_stride, fps, pipe.target_fps))
+    rel, window_stride = pipe.stream_windows(fps, window_stride)
     pace = (not live) if realtime is None else (realtime and not live)
 
     def open_frames() -> Iterator[Frame]:
@@ -316,8 +311,7 @@ def watch(source: str | int, predictor, rules: Sequence[AlertRule] = (), on_even
     interrupted = _InterruptFlag()
     frames = reconnecting_frames(open_frames, max_retries=max_retries, retry_delay=retry_delay, live=live,
                                  on_retry=on_retry, on_resume=on_resume, stopped=interrupted.is_set)
-    watcher = StreamWatcher(lambda clip: predictor([clip])[0], predictor.classes, rel,
-                            window_stride or max(1, (int(rel[-1]) + 1) // 2), rules, on_event, pace=pace,
+    watcher = StreamWatcher(lambda clip: predictor([clip])[0], predictor.classes, rel, window_stride, rules, on_event, pace=pace,
                             drop=pace or live, fps=fps, smooth=smooth, report_every=report_every,
                             emit_windows=emit_windows, on_status=on_status)
     try:
