@@ -16,7 +16,7 @@ replacements so the training loop can report them per epoch.
 from __future__ import annotations
 
 import logging
-from typing import Callable, TYPE_CHECKING
+from typing import Callable, Protocol
 
 import numpy as np
 import torch
@@ -28,12 +28,15 @@ from .index import VideoIndex, VideoRecord
 from .loader import sample_seed
 from .samplers import ClipInfo, ClipSampler, Span
 
-if TYPE_CHECKING:
-    from .spec import InputSpec
-
 log = logging.getLogger(__name__)
 
 Decoder = Callable[[VideoRecord, list[int]], np.ndarray]  # -> uint8 (T, H, W, C)
+
+
+class ClipTiming(Protocol):
+    """What chooses a sampler's clips of a record under the weights' timing: an `InputSpec`."""
+
+    def clips(self, sampler: ClipSampler, record: VideoRecord, rng: np.random.Generator | None) -> list[ClipInfo]: ...
 
 
 def rgb_decoder(size: int | tuple[int, int] | None = None, max_damaged_fraction: float = 0.25) -> Decoder:
@@ -64,7 +67,7 @@ def rgb_decoder(size: int | tuple[int, int] | None = None, max_damaged_fraction:
 class VideoClipDataset(Dataset):
     def __init__(self, index: VideoIndex, sampler: ClipSampler, transform: Callable[[np.ndarray], torch.Tensor],
                  decoder: Decoder | None = None, max_retries: int = 10, seed: int = 0,
-                 spec: "InputSpec | None" = None):
+                 spec: ClipTiming | None = None):
         if len(index) == 0:
             raise MotionlensError("the dataset split is empty: no readable videos to load")
         self.index = index

@@ -15,7 +15,8 @@ from ..data.loader import make_loader
 from ..data.pipeline import load_index, make_dataset
 from ..data.spec import resolve_input
 from .distributed import DistInfo, pick_device
-from .train import build_model, build_optimizer, build_scaler, train_step
+from .builders import build_model, build_optimizer, build_scaler
+from .train import train_step
 
 
 def suggest_lr(lrs: np.ndarray, losses: np.ndarray) -> float | None:

@@ -1,13 +1,12 @@
-"""Fine-tuning: plain functions (`train_one_epoch`, `fit`) in the style of torchvision's reference
-scripts. A run folder holds config.yaml, metrics.csv, curves.png and checkpoints/{last,best,epoch_N}.pt."""
+"""Fine-tuning: plain functions (`train_step`, `train_one_epoch`, `fit`, `validate`) in the style of
+torchvision's reference scripts. `fit` runs the epochs; what comes before the first one (the run
+folder, the resolved input, the model and optimiser) and what each checkpoint holds are
+`session`'s, the parts a run is made of `builders`'. A run folder holds config.yaml, metrics.csv,
+curves.png and checkpoints/{last,best,epoch_N}.pt."""
 
 from __future__ import annotations
 
-import csv
-import logging
-import math
 import time
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -20,81 +19,11 @@ from ..core.device import autocast_context
 from ..core.errors import MotionlensError
 from ..core.progress import console, progress_bar
 from ..data.loader import sample_seed
-from ..data.pipeline import MODALITY_CHANNELS
 from . import distributed
 from .checkpoint import read_training_checkpoint, resolve_checkpoint
 from .evaluate import predict_clips
 from .metrics import summarize
-
-log = logging.getLogger(__name__)
-
-METRIC_FIELDS = ["epoch", "train_loss", "train_acc", "val_loss", "val_clip_top1", "val_video_top1", "val_top5",
-                 "val_mean_class_acc", "val_videos", "lr", "clips_per_s", "seconds", "bad_videos"]
-
-
-def build_model(cfg: TrainConfig, num_classes: int) -> nn.Module:
-    """The model `cfg` names, with `num_classes` outputs, its weights, input channels and frozen stages."""
-    from ..models import create_model, freeze, get_model_cfg
-
-    options = dict(cfg.model.options)
-    # The input channels follow the modality: the config's, else its recipe's (see config.RECIPES).
-    channels = MODALITY_CHANNELS[cfg.data.modality or config_mod.recipe(cfg)["data"]["modality"]]
-    if "in_chans" not in options and get_model_cfg(cfg.model.name).in_chans != channels:
-        options["in_chans"] = channels
-    model = create_model(cfg.model.name, num_classes=num_classes, pretrained=cfg.model.pretrained, **options)
-    if cfg.model.finetune_from or cfg.model.freeze or cfg.model.freeze_bn:
-        freeze(model, finetune_from=cfg.model.finetune_from, freeze=cfg.model.freeze or None,
-               freeze_bn=cfg.model.freeze_bn)
-    return model
-
-
-def model_options(model: nn.Module, cfg: TrainConfig) -> dict:
-    """Builder arguments that recreate `model` (the config's, plus the input channels it was built with)."""
-    options = dict(cfg.model.options)
-    if getattr(model, "in_chans", 3) != 3:
-        options["in_chans"] = model.in_chans
-    return options
-
-
-def build_optimizer(model: nn.Module, optim: OptimConfig) -> torch.optim.Optimizer:
-    from ..models import param_groups
-
-    groups = param_groups(model, lr=optim.lr, head_lr=optim.head_lr, weight_decay=optim.weight_decay)
-    if optim.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=optim.lr, momentum=optim.momentum, nesterov=optim.momentum > 0)
-    return torch.optim.AdamW(groups, lr=optim.lr)  # "adamw": the config allows no other (config.OPTIMIZERS)
-
-
-def optimizer_steps(num_batches: int, grad_accum: int) -> int:
-    """Optimiser steps in an epoch of `num_batches`: one per `grad_accum` batches, and one for a
-    partial group at the end (see train_one_epoch)."""
-    return math.ceil(num_batches / max(grad_accum, 1))
-
-
-def build_scheduler(optimizer, optim: OptimConfig, steps_per_epoch: int, epochs: int):
-    """Per-optimiser-step multiplier: linear warmup from 1/10, then cosine to 0, step decay, or constant.
-
-    `steps_per_epoch` counts optimiser steps, not batches (`optimizer_steps`), so gradient
-    accumulation neither stretches the warmup nor stops the cosine short of 0."""
-    total = max(1, steps_per_epoch * epochs)
-    warmup = int(optim.warmup_epochs * steps_per_epoch)
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return 0.1 + 0.9 * step / warmup
-        if optim.scheduler == "cosine":
-            progress = (step - warmup) / max(1, total - warmup)
-            return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-        if optim.scheduler == "step":
-            return optim.gamma ** ((step // max(steps_per_epoch, 1)) // optim.step_size)
-        return 1.0
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def build_scaler(device: torch.device, optim: OptimConfig) -> torch.amp.GradScaler:
-    """Loss scaling for float16 autocast on CUDA; a pass-through elsewhere (bf16 and CPU need none)."""
-    return torch.amp.GradScaler(device.type, enabled=optim.amp and device.type == "cuda")
+from .session import save_epoch, start_session
 
 
 def train_step(model, batch: dict, criterion, optimizer, scaler, device, optim: OptimConfig, group: int = 1,
@@ -151,44 +80,6 @@ def train_one_epoch(model, loader, optimizer, scheduler, scaler, device, optim: 
             "clips_per_s": seen / max(seconds, 1e-9), "seconds": seconds, "bad_videos": failures}
 
 
-def choose_best(history: list[dict]) -> tuple[int, str]:
-    """The epoch that best.pt holds, and why, from the metrics rows so far.
-
-    On a small validation split, one epoch's accuracy is mostly luck: 4 of 12 videos right is
-    33% but says little more than 2 of 12. So the best epoch is the latest one whose validation
-    video top-1 is within one standard error (sqrt(p(1 - p) / n), at least one video) of the
-    highest so far: a later epoch that is as good as the data can tell replaces an early lucky
-    one. Without validation, the best is the last epoch."""
-    validated = [r for r in history if r.get("val_video_top1") is not None]
-    if not validated:
-        return history[-1]["epoch"], "no validation split: the last epoch"
-    top = max(validated, key=lambda r: (r["val_video_top1"], r["epoch"]))
-    n = max(int(top.get("val_videos") or 1), 1)
-    p = top["val_video_top1"]
-    margin = max(math.sqrt(p * (1 - p) / n), 1 / n)
-    best = max((r for r in validated if r["val_video_top1"] >= p - margin - 1e-9), key=lambda r: r["epoch"])
-    reason = (f"val video top-1 {best['val_video_top1']:.1%} on {n} videos, within one standard error "
-              f"({margin:.1%}) of the highest, {p:.1%} at epoch {top['epoch']}; the latest such epoch")
-    if best is top:
-        reason = (f"highest val video top-1, {p:.1%} on {n} videos; no later epoch within one standard "
-                  f"error ({margin:.1%})")
-    return best["epoch"], reason
-
-
-def default_run_name(cfg: TrainConfig) -> str:
-    dataset = Path(cfg.data.dataset.partition(":")[2] or cfg.data.dataset).name or "data"
-    return f"{cfg.model.name}-{dataset}-{datetime.now():%Y%m%d-%H%M%S}"
-
-
-def write_metrics(rows: list[dict], path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=METRIC_FIELDS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
-
-
 def resume_config(resume: str | Path, *updates: dict) -> TrainConfig:
     """The config a run was trained with, with `updates` applied: only what the caller set
     explicitly (e.g. {"epochs": 20} to extend it), never a default, so a resumed run ends where
@@ -204,8 +95,6 @@ def resume_config(resume: str | Path, *updates: dict) -> TrainConfig:
 def fit(cfg: TrainConfig | None, resume: str | Path | None = None, show_progress: bool = True) -> Path:
     """Train per `cfg` (or continue the run `resume` exactly where its last checkpoint stopped;
     `cfg` None then means the run's own config, see `resume_config`). Returns the run folder."""
-    from .session import save_epoch, start_session
-
     s = start_session(cfg, resume, show_progress)
     cfg, dist = s.cfg, s.dist
     bad_total = 0

@@ -16,7 +16,7 @@ from motionlens.data.spec import InputSpec, input_spec, resolve_input
 from motionlens.deploy.predict import load_predictor
 from motionlens.core.errors import ConfigError
 from motionlens.models import create_model, get_model_cfg, get_weights
-from motionlens.training.train import build_model
+from motionlens.training.builders import build_model
 
 
 @pytest.fixture

@@ -96,7 +96,8 @@ def test_resume_through_the_cli_equals_the_uninterrupted_run(dataset, tmp_path):
 
 def test_lr_schedule_counts_optimizer_steps_not_batches():
     from motionlens.config import OptimConfig
-    from motionlens.training.train import build_scheduler, optimizer_steps, train_one_epoch
+    from motionlens.training.builders import build_scheduler, optimizer_steps
+    from motionlens.training.train import train_one_epoch
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 2 * 4 * 4, 2))
@@ -119,7 +120,7 @@ def test_lr_schedule_counts_optimizer_steps_not_batches():
 
 
 def test_best_is_not_the_first_lucky_epoch():
-    from motionlens.training.train import choose_best
+    from motionlens.training.session import choose_best
 
     rows = [{"epoch": 1, "val_video_top1": 4 / 12, "val_videos": 12}] + \
            [{"epoch": e, "val_video_top1": 3 / 12, "val_videos": 12} for e in range(2, 6)]
