@@ -1,7 +1,10 @@
 """Run configuration: typed dataclasses with commented defaults, then a YAML recipe, then CLI flags.
 
-Unknown keys and wrong types raise ConfigError. The resolved config is saved as
-`run_dir/config.yaml` and stored in every checkpoint, so a run can always be reproduced.
+Unknown keys, wrong types and values outside their choices (model names, modalities,
+optimisers...) raise a one-line ConfigError when a config is read. Keys left at None are decided
+once per run by `data.spec.resolve_input` (the recipe below, the weights' input contract); that
+resolved config is saved as `run_dir/config.yaml` and stored in every checkpoint, so a run can
+always be reproduced.
 """
 
 from __future__ import annotations

@@ -21,3 +21,10 @@ def test_optimizer_by_name():
     model = build_model(TrainConfig(model=ModelConfig(name="cnn3d_small")), 2)
     assert isinstance(build_optimizer(model, OptimConfig(optimizer="sgd", lr=0.1, weight_decay=0.0)), torch.optim.SGD)
     assert isinstance(build_optimizer(model, OptimConfig(optimizer="adamw", lr=0.1, weight_decay=0.0)), torch.optim.AdamW)
+
+
+def test_every_modality_the_config_allows_has_a_channel_count():
+    from motionlens.config import MODALITIES
+    from motionlens.data.pipeline import MODALITY_CHANNELS
+
+    assert set(MODALITIES) == set(MODALITY_CHANNELS)
