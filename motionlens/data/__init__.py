@@ -16,5 +16,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "dataset": ["VideoClipDataset"],
     "spec": ["InputSpec", "resolve_input", "input_spec", "as_spec"],
     "pipeline": ["make_dataset", "clip_input", "eval_transform", "train_transform", "load_index"],
-    "loader": ["make_loader", "EpochSampler", "sample_seed"],
+    "loader": ["make_loader", "EpochSampler", "sample_seed", "epoch_seed"],
 })

@@ -18,7 +18,7 @@ from ..config import OptimConfig, TrainConfig
 from ..core.device import autocast_context
 from ..core.errors import MotionlensError
 from ..core.progress import console, progress_bar
-from ..data.loader import sample_seed
+from ..data.loader import epoch_seed
 from . import distributed
 from .checkpoint import read_training_checkpoint, resolve_checkpoint
 from .evaluate import predict_clips
@@ -99,7 +99,7 @@ def fit(cfg: TrainConfig | None, resume: str | Path | None = None, show_progress
     cfg, dist = s.cfg, s.dist
     bad_total = 0
     for epoch in range(s.start_epoch, cfg.epochs):
-        torch.manual_seed(sample_seed(cfg.seed, epoch))  # each epoch is reproducible on its own: resume is exact
+        torch.manual_seed(epoch_seed(cfg.seed, epoch))  # each epoch is reproducible on its own: resume is exact
         s.loader.sampler.set_epoch(epoch)  # the epoch's clips and augmentations: see EpochSampler
         with progress_bar(s.batches, f"epoch {epoch + 1}/{cfg.epochs}", enabled=s.show, unit="batch") as advance:
             row = train_one_epoch(s.ddp_model, s.loader, s.optimizer, s.scheduler, s.scaler, s.device, cfg.optim,

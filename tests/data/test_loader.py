@@ -7,7 +7,7 @@ import torch
 
 from motionlens.config import DataConfig
 from motionlens.data.index import build_index
-from motionlens.data.loader import EpochSampler, make_loader, sample_seed, train_drops_last
+from motionlens.data.loader import EpochSampler, epoch_seed, make_loader, sample_seed, train_drops_last
 from motionlens.data.pipeline import make_dataset
 from motionlens.data.spec import InputSpec
 
@@ -56,6 +56,7 @@ def test_sample_seed_mixes_every_key():
     seeds = {sample_seed(s, e, i) for s in range(3) for e in range(3) for i in range(3)}
     assert len(seeds) == 27 and all(0 <= x < 2**63 for x in seeds)
     assert sample_seed(1, 2) != sample_seed(2, 1) and sample_seed(1, 2) == sample_seed(1, 2)
+    assert len({epoch_seed(s, e) for s in range(3) for e in range(100)}) == 300
     with pytest.raises(ValueError):
         sample_seed(0, -1)  # keys are counts and indices: never negative
 
