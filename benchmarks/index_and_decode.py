@@ -199,9 +199,14 @@ def loader_figures(spec: str, clips: int, workers: int = 2, decord_read=None) ->
     `clips` clips, the variants taking turns epoch by epoch."""
     from motionlens.config import DataConfig
     try:
-        from motionlens.data.pipeline import Pipeline, make_dataset, make_loader
-    except ImportError:  # before the training/deployment split
-        from motionlens.engine.pipeline import Pipeline, make_dataset, make_loader
+        from motionlens.data.loader import make_loader
+        from motionlens.data.pipeline import make_dataset
+        from motionlens.data.spec import InputSpec as Pipeline
+    except ImportError:  # before the one InputSpec
+        try:
+            from motionlens.data.pipeline import Pipeline, make_dataset, make_loader
+        except ImportError:  # before the training/deployment split
+            from motionlens.engine.pipeline import Pipeline, make_dataset, make_loader
     from motionlens.data.transforms import to_tensor
 
     index = build_index(spec)

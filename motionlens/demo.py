@@ -86,7 +86,7 @@ def run_demo(out: str | Path, videos_per_class: int = 40, epochs: int = DEMO_REC
 
     on_stage("2/4 train")
     cfg = resolve(TrainConfig, None, DEMO_RECIPE,
-                  {"data": {"data": data.spec}, "epochs": epochs, "out": str(out), "name": "run"})
+                  {"data": {"dataset": data.spec}, "epochs": epochs, "out": str(out), "name": "run"})
     run_dir = fit(cfg)
 
     on_stage("3/4 evaluate")

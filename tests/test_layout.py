@@ -100,11 +100,9 @@ LAYERS: dict[str, set[str] | None] = {
 }
 
 # Known violations, each to be removed with the import that needs it: (importing module, imported module).
-TEMPORARY_EXCEPTIONS = {
-    # TYPE_CHECKING only (the DistInfo annotation); goes when the `spec` branch lands, which drops
-    # this import. Remove the line then: a stale entry fails test_layers_are_respected.
-    ("motionlens.data.pipeline", "motionlens.training.distributed"),
-}
+# Imports allowed against the table for a while, each with its reason; a stale entry fails
+# test_layers_are_respected. Empty: every import follows the table.
+TEMPORARY_EXCEPTIONS: set[tuple[str, str]] = set()
 
 
 def unit_of(module: str) -> str:

@@ -11,7 +11,7 @@ from ..core.progress import console_out
 
 # flag -> dotted config key; flags left unset change nothing
 _FLAG_KEYS = {
-    "data": "data.data", "annotations": "data.annotations", "split": "data.split", "clip_len": "data.clip_len",
+    "data": "data.dataset", "annotations": "data.annotations", "split": "data.split", "clip_len": "data.clip_len",
     "frame_stride": "data.frame_stride", "batch_size": "data.batch_size", "workers": "data.num_workers",
     "model": "model.name", "pretrained": "model.pretrained", "finetune_from": "model.finetune_from",
     "lr": "optim.lr", "optimizer": "optim.optimizer", "epochs": "epochs", "out": "out", "name": "name",
@@ -82,8 +82,8 @@ def train(recipe, overrides, resume, **flags):
         cfg = resume_config(resume, *([load_yaml(recipe)] if recipe else []), *flag_updates(overrides, **flags))
     else:
         cfg = config_from_flags(recipe, overrides, **flags)
-        if not cfg.data.data:
-            raise click.UsageError("--data is required (or a --config recipe that sets data.data)")
+        if not cfg.data.dataset:
+            raise click.UsageError("--data is required (or a --config recipe that sets data.dataset)")
     run_dir = fit(cfg, resume=resume)
     if int(os.environ.get("RANK", "0")) == 0:
         console_out.print(f"done: {run_dir}  (evaluate with: motionlens eval {run_dir})", markup=False)

@@ -137,11 +137,11 @@ def _predictor(shared: dict):
     if shared["token"] not in _predictors:
         import torch
 
-        from ..data.pipeline import Pipeline
+        from ..data.spec import InputSpec
         from .predict import Predictor
 
         _predictors.clear()  # one job at a time per worker
-        _predictors[shared["token"]] = Predictor(shared["model"], Pipeline.from_dict(shared["pipeline"]),
+        _predictors[shared["token"]] = Predictor(shared["model"], InputSpec.from_dict(shared["pipeline"]),
                                                  shared["classes"], torch.device(shared["device"]), fast=shared["fast"])
     return _predictors[shared["token"]]
 

@@ -29,7 +29,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..data.samplers import SlidingWindows, clip_offsets, source_step
+from ..data.samplers import SlidingWindows
 from ..core.errors import MotionlensError, VideoError
 from ..video import Frame
 from .events import EventTracker, MovingAverage
@@ -308,16 +308,6 @@ def peek_rate(frames: Iterator[Frame], count: int = 12, default: float = 25.0) -
     return frame_rate(head, default), itertools.chain(head, frames)
 
 
-def window_offsets(pipe, fps: float) -> np.ndarray:
-    """Frame offsets of a clip within its window for a source at `fps`.
-
-    A live stream has no frame table to resample by: at target_fps the window takes every
-    fps / target_fps-th source frame (floor), which is the resampled video for constant rates."""
-    if pipe.clip_seconds and not pipe.target_fps:
-        return np.asarray(pipe.clip_offsets(fps))
-    return np.asarray(clip_offsets(pipe.clip_len, source_step(pipe.frame_stride, fps, pipe.target_fps)))
-
-
 def watch(source: str | int, predictor, rules: Sequence[AlertRule] = (), on_event: Callable[[dict], None] = print,
           window_stride: int | None = None, realtime: bool | None = None, smooth: int = 1, max_retries: int = 5,
           retry_delay: float = 1.0, report_every: float = 10.0, emit_windows: bool = False,
@@ -348,9 +338,8 @@ def watch(source: str | int, predictor, rules: Sequence[AlertRule] = (), on_even
         return iter_frames(source, size=pipe.resize if pipe.decoder_resize else None)  # the transform resizes
 
     def make_watcher(fps: float) -> StreamWatcher:
-        rel = window_offsets(pipe, fps)
-        return StreamWatcher(score or (lambda clip: predictor([clip])[0]), predictor.classes, rel,
-                             window_stride or max(1, (int(rel[-1]) + 1) // 2), rules, on_event, pace=pace,
+        rel, stride = pipe.stream_windows(fps, window_stride)  # the spec chooses the window's frames
+        return StreamWatcher(score or (lambda clip: predictor([clip])[0]), predictor.classes, rel, stride, rules, on_event, pace=pace,
                              drop=pace or live, fps=fps, smooth=smooth, report_every=report_every,
                              emit_windows=emit_windows, on_status=on_status, on_frame=on_frame, on_scores=on_scores)
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from motionlens.data.pipeline import Pipeline
+from motionlens.data.spec import InputSpec
 from motionlens.deploy.watch import (
     AlertRule,
     AlertTracker,
@@ -263,7 +263,7 @@ def brightness_checkpoint(path: Path) -> Path:
         model.fc.weight.zero_()
         model.fc.weight[0, 0] = 25.0
         model.fc.bias.copy_(torch.tensor([-5.0, 0.0]))
-    pipe = Pipeline(clip_len=8, frame_stride=1, target_fps=None, resize=64, crop_size=64,
+    pipe = InputSpec(clip_len=8, frame_stride=1, target_fps=None, resize=64, crop_size=64,
                     mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
     return save_checkpoint({"model": model.state_dict(), "config": {}, "classes": ["bright", "dark"],
                             "pipeline": pipe.to_dict(), "model_name": "cnn3d_small", "model_options": {}}, path)

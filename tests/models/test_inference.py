@@ -33,10 +33,10 @@ def test_unknown_method():
 
 
 def _tiny_predictor(fast: bool):
-    from motionlens.data.pipeline import Pipeline
+    from motionlens.data.spec import InputSpec
     from motionlens.deploy.predict import load_predictor
 
-    pipe = Pipeline(clip_len=8, frame_stride=1, target_fps=None, resize=64, crop_size=64,
+    pipe = InputSpec(clip_len=8, frame_stride=1, target_fps=None, resize=64, crop_size=64,
                     mean=(0.45, 0.45, 0.45), std=(0.225, 0.225, 0.225))
     torch.manual_seed(0)
     return load_predictor(create_model("cnn3d_small", num_classes=2), pipeline=pipe, classes=["a", "b"],

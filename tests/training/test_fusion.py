@@ -82,7 +82,7 @@ def test_on_motion_defined_videos_the_temporal_stream_beats_the_spatial_one(tmp_
     report = extract_dataset(build_index(data.spec), tmp_path / "flow", workers=2, show_progress=False)
     assert len(report.extracted) == 32 and not report.failed
 
-    common = [f"data.data={data.spec}", f"out={tmp_path / 'runs'}", "data.resize=48", "data.crop_size=48",
+    common = [f"data.dataset={data.spec}", f"out={tmp_path / 'runs'}", "data.resize=48", "data.crop_size=48",
               "data.batch_size=4", "data.num_workers=0", "data.eval_clips=3", "data.hflip=false", "epochs=8",
               "eval_every=8", "save_every=0", "optim.optimizer=adamw", "optim.lr=0.001", "optim.weight_decay=0",
               "optim.warmup_epochs=0", "data.train_sampler=random"]
