@@ -1,4 +1,5 @@
-"""AVA v2.x CSV rows, parsed and validated in one place (`ava build` and the detection code both read them).
+"""AVA v2.x files, parsed, validated and written in one place (`ava build`, `synth --layout ava` and the
+detection code all use them): CSV rows, label maps, person boxes.
 
 Annotation CSVs hold `video_id, middle_frame_timestamp, x1, y1, x2, y2, action_id, person_id`;
 detection CSVs (what a detector writes, what the evaluator reads) hold a score in place of
@@ -13,12 +14,20 @@ import csv
 import math
 import os
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 
+from ..core.atomic import atomic_write, write_text
 from ..core.errors import MotionlensError
 from ..core.paths import UnsafePathError, safe_name
 
 _EXPECTED = "expected 'video_id,timestamp,x1,y1,x2,y2,action_id,{last}' with boxes in 0-1"
+
+
+class PersonBox(NamedTuple):
+    video_id: str
+    timestamp: float
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2, normalised
+    score: float
 
 
 class AvaRow(NamedTuple):
@@ -111,3 +120,29 @@ def _last_column(row: list[str], where: str, scored: bool) -> tuple[int | None, 
         return (int(last) if last else None), 1.0
     except ValueError:
         raise MotionlensError(f"{where}: action_id and person_id must be integers, got {','.join(row[6:])}") from None
+
+
+def write_labelmap(path: str | os.PathLike, labelmap: dict[int, str]) -> Path:
+    """The pbtxt that `read_labelmap` (and ActivityNet's evaluator) read."""
+    text = "".join(f'item {{\n  name: "{name}"\n  id: {i}\n}}\n' for i, name in labelmap.items())
+    return write_text(path, text)
+
+
+def write_ava_csv(path: str | os.PathLike, rows: Iterable[AvaRow], scored: bool = False) -> Path:
+    """AVA CSV (8th column the score if `scored`, else the person id), written atomically."""
+    with atomic_write(path, "w") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        for r in rows:
+            last = f"{r.score:.6f}" if scored else ("" if r.person_id is None else r.person_id)
+            writer.writerow([r.video_id, timestamp_text(r.timestamp), *(f"{v:.3f}" for v in r.box), r.action_id,
+                             last])
+    return Path(path)
+
+
+def write_person_boxes(path: str | os.PathLike, boxes: Iterable[PersonBox]) -> Path:
+    """Person-box CSV that `read_person_boxes` reads."""
+    with atomic_write(path, "w") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        for b in boxes:
+            writer.writerow([b.video_id, timestamp_text(b.timestamp), *(f"{v:.4f}" for v in b.box), f"{b.score:.4f}"])
+    return Path(path)

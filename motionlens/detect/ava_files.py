@@ -16,22 +16,14 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Iterable, NamedTuple
 
 from ..core.errors import MotionlensError
 from ..core.paths import safe_name
-from ..dataprep.ava_csv import AvaRow, read_ava_csv
+from ..dataprep.ava_csv import AvaRow, PersonBox, read_ava_csv
 
 _ITEM = re.compile(r"item\s*\{(.*?)\}", re.S)
 _NAME = re.compile(r'^\s*name:\s*"(.*)"\s*$', re.M)
 _ID = re.compile(r"^\s*(?:label_)?id:\s*(-?\d+)\s*$", re.M)
-
-
-class PersonBox(NamedTuple):
-    video_id: str
-    timestamp: float
-    box: tuple[float, float, float, float]  # x1, y1, x2, y2, normalised
-    score: float
 
 
 def _existing(path: str | os.PathLike, what: str) -> Path:
@@ -57,14 +49,6 @@ def read_labelmap(path: str | os.PathLike) -> dict[int, str]:
     if not labelmap:
         raise MotionlensError(f"{path}: no 'item {{ name: ... id: ... }}' entries; is it an AVA label map?")
     return labelmap
-
-
-def write_labelmap(path: str | os.PathLike, labelmap: dict[int, str]) -> Path:
-    """The pbtxt that `read_labelmap` (and ActivityNet's evaluator) read."""
-    from ..core.atomic import write_text
-
-    text = "".join(f'item {{\n  name: "{name}"\n  id: {i}\n}}\n' for i, name in labelmap.items())
-    return write_text(path, text)
 
 
 def read_exclusions(path: str | os.PathLike | None, problems: list[str]) -> set[tuple[str, int]]:
@@ -129,29 +113,3 @@ def _person_box(row: list[str]) -> PersonBox:
     if not (math.isfinite(timestamp) and timestamp >= 0 and math.isfinite(score)):
         raise MotionlensError(f"timestamp {row[1]} or score is not a finite number >= 0")
     return PersonBox(video_id, timestamp, (x1, y1, x2, y2), score)
-
-
-def write_ava_csv(path: str | os.PathLike, rows: Iterable[AvaRow], scored: bool = False) -> Path:
-    """AVA CSV (8th column the score if `scored`, else the person id), written atomically."""
-    from ..core.atomic import atomic_write
-    from ..dataprep.ava_csv import timestamp_text
-
-    with atomic_write(path, "w") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        for r in rows:
-            last = f"{r.score:.6f}" if scored else ("" if r.person_id is None else r.person_id)
-            writer.writerow([r.video_id, timestamp_text(r.timestamp), *(f"{v:.3f}" for v in r.box), r.action_id,
-                             last])
-    return Path(path)
-
-
-def write_person_boxes(path: str | os.PathLike, boxes: Iterable[PersonBox]) -> Path:
-    """Person-box CSV that `read_person_boxes` reads."""
-    from ..core.atomic import atomic_write
-    from ..dataprep.ava_csv import timestamp_text
-
-    with atomic_write(path, "w") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        for b in boxes:
-            writer.writerow([b.video_id, timestamp_text(b.timestamp), *(f"{v:.4f}" for v in b.box), f"{b.score:.4f}"])
-    return Path(path)

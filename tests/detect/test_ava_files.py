@@ -4,9 +4,8 @@ reported as file:line: reason and skipped."""
 import pytest
 
 from motionlens.core.errors import MotionlensError
-from motionlens.dataprep.ava_csv import AvaRow
-from motionlens.detect.ava_files import (PersonBox, read_annotations, read_exclusions, read_labelmap,
-                                         read_person_boxes, write_ava_csv, write_labelmap, write_person_boxes)
+from motionlens.dataprep.ava_csv import AvaRow, PersonBox, write_ava_csv, write_labelmap, write_person_boxes
+from motionlens.detect.ava_files import read_annotations, read_exclusions, read_labelmap, read_person_boxes
 
 PBTXT = '''item {
   name: "bend/bow (at the waist)"

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from motionlens.dataprep.ava_csv import AvaRow
-from motionlens.detect.ava_files import read_annotations, read_exclusions, read_labelmap, write_labelmap
+from motionlens.dataprep.ava_csv import write_labelmap
+from motionlens.detect.ava_files import read_annotations, read_exclusions, read_labelmap
 from motionlens.detect.evaluate import average_precision, box_iou, frame_map, keyframe_boxes, match_detections
 from tests.conftest import run_cli
 
