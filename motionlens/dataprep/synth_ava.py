@@ -80,13 +80,13 @@ def render(actors: list[Actor], rng: np.random.Generator, height: int, width: in
         frame = background + rng.integers(-8, 9, (height, width, 1))
         for actor, (px, py) in zip(actors, phases):
             x1, y1, x2, y2 = actor.box
-            bright = 60 if 3 in actor.actions and (t // 2) % 2 else 0
+            bright = 70 if 3 in actor.actions and (t // 2) % 2 else 0
             frame[y1:y2, x1:x2] = np.asarray(actor.colour) + bright
-            side = max(3, min(x2 - x1, y2 - y1) // 3)
+            side = max(4, min(x2 - x1, y2 - y1) // 2)
             span_x, span_y = x2 - x1 - side, y2 - y1 - side
             sx = px * span_x
             if 1 in actor.actions or 2 in actor.actions:
-                sx = (px * span_x + (2 if 2 in actor.actions else -2) * t) % max(span_x, 1)
+                sx = (px * span_x + (3 if 2 in actor.actions else -3) * t) % max(span_x, 1)
             sy = span_y / 2 + (span_y / 2 * np.sin(t * 0.8 + py * 6) if 4 in actor.actions else 0)
             ix, iy = x1 + int(sx), y1 + int(round(sy))
             frame[iy:iy + side, ix:ix + side] = 250

@@ -62,3 +62,24 @@ def build_detector(backbone: str, num_classes: int, pretrained: str | bool | Non
     freeze(net, finetune_from=finetune_from, freeze_bn=freeze_bn)
     in_chans = getattr(net, "in_chans", 3)
     return ActionDetector(net, num_classes, feature_channels(net, in_chans), roi_size, dropout)
+
+
+def detector_state(model: ActionDetector, cfg: dict, labelmap: dict[int, str], **extra) -> dict:
+    """A plain checkpoint dict that carries its config and label map (what `load_detector` reads)."""
+    return {"kind": "ava_detector", "model": model.state_dict(), "config": cfg,
+            "labelmap": {int(k): v for k, v in labelmap.items()}, **extra}
+
+
+def load_detector(run_or_checkpoint: str, which: str = "best") -> tuple[ActionDetector, dict]:
+    """(model in eval mode on the CPU, checkpoint dict) from a run folder of `ava train` or a file."""
+    from ..core.errors import MotionlensError
+    from ..training.checkpoint import read_training_checkpoint, resolve_checkpoint
+
+    path = resolve_checkpoint(run_or_checkpoint, which)
+    state = read_training_checkpoint(path)
+    if state.get("kind") != "ava_detector":
+        raise MotionlensError(f"{path}: not a checkpoint of `motionlens ava train`")
+    cfg = state["config"]
+    model = build_detector(cfg["backbone"], len(state["labelmap"]), dropout=cfg["dropout"], roi_size=cfg["roi_size"])
+    model.load_state_dict(state["model"])
+    return model.eval(), state
