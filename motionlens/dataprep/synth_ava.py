@@ -2,7 +2,8 @@
 real videos with AVA annotation CSVs, a label map and person-box CSVs, so a detector's learning
 can be asserted in seconds.
 
-An actor is a filled rectangle (its box) holding a small square. Its actions, fixed for the video:
+An actor is a filled rectangle (its box, fixed for the video) holding a square. Its actions, drawn
+anew for every second:
 `move_left` / `move_right` (the square slides across the box, wrapping around), `flash` (the
 body's brightness alternates every two frames) and `bounce` (the square moves up and down). Left
 and right exclude each other; the others combine freely. Only motion tells the actions apart: a
@@ -31,7 +32,7 @@ ACTIONS = {1: "move_left", 2: "move_right", 3: "flash", 4: "bounce"}
 @dataclass(frozen=True)
 class Actor:
     box: tuple[int, int, int, int]  # x1, y1, x2, y2 in pixels, exclusive end
-    actions: tuple[int, ...]
+    actions: tuple[tuple[int, ...], ...]  # per second of video: what the actor does around keyframe k
     colour: tuple[int, int, int]
 
 
@@ -56,8 +57,8 @@ def _actions(rng: np.random.Generator, num_actions: int) -> tuple[int, ...]:
     return tuple(sorted(chosen))
 
 
-def make_actors(rng: np.random.Generator, height: int, width: int, num_actions: int) -> list[Actor]:
-    """2-3 actors side by side, each in its own slot of the frame's width."""
+def make_actors(rng: np.random.Generator, height: int, width: int, num_actions: int, duration: int) -> list[Actor]:
+    """2-3 actors side by side, each in its own slot of the frame's width, with new actions every second."""
     count = int(rng.integers(2, 4))
     slot = width // count
     actors = []
@@ -67,12 +68,15 @@ def make_actors(rng: np.random.Generator, height: int, width: int, num_actions: 
         x1 = k * slot + int(rng.integers(0, slot - w + 1))
         y1 = int(rng.integers(0, height - h + 1))
         colour = tuple(int(c) for c in rng.integers(60, 180, 3))
-        actors.append(Actor((x1, y1, x1 + w, y1 + h), _actions(rng, num_actions), colour))
+        actions = tuple(_actions(rng, num_actions) for _ in range(duration + 1))
+        actors.append(Actor((x1, y1, x1 + w, y1 + h), actions, colour))
     return actors
 
 
-def render(actors: list[Actor], rng: np.random.Generator, height: int, width: int, num_frames: int) -> np.ndarray:
-    """uint8 (T, H, W, 3) frames of the actors over a noisy textured background."""
+def render(actors: list[Actor], rng: np.random.Generator, height: int, width: int, num_frames: int,
+           fps: float) -> np.ndarray:
+    """uint8 (T, H, W, 3) frames of the actors over a noisy textured background; the actions of
+    keyframe k (second k) fill the frames from k - 0.5 s to k + 0.5 s."""
     background = rng.integers(0, 50, (height, width, 3)).astype(np.int16)
     frames = np.empty((num_frames, height, width, 3), dtype=np.uint8)
     phases = rng.uniform(0, 1, (len(actors), 2))
@@ -80,14 +84,15 @@ def render(actors: list[Actor], rng: np.random.Generator, height: int, width: in
         frame = background + rng.integers(-8, 9, (height, width, 1))
         for actor, (px, py) in zip(actors, phases):
             x1, y1, x2, y2 = actor.box
-            bright = 70 if 3 in actor.actions and (t // 2) % 2 else 0
+            actions = actor.actions[int(t / fps + 0.5)]
+            bright = 70 if 3 in actions and (t // 2) % 2 else 0
             frame[y1:y2, x1:x2] = np.asarray(actor.colour) + bright
             side = max(4, min(x2 - x1, y2 - y1) // 2)
             span_x, span_y = x2 - x1 - side, y2 - y1 - side
             sx = px * span_x
-            if 1 in actor.actions or 2 in actor.actions:
-                sx = (px * span_x + (3 if 2 in actor.actions else -3) * t) % max(span_x, 1)
-            sy = span_y / 2 + (span_y / 2 * np.sin(t * 0.8 + py * 6) if 4 in actor.actions else 0)
+            if 1 in actions or 2 in actions:
+                sx = (px * span_x + (3 if 2 in actions else -3) * t) % max(span_x, 1)
+            sy = span_y / 2 + (span_y / 2 * np.sin(t * 0.8 + py * 6) if 4 in actions else 0)
             ix, iy = x1 + int(sx), y1 + int(round(sy))
             frame[iy:iy + side, ix:ix + side] = 250
         frames[t] = np.clip(frame, 0, 255)
@@ -100,7 +105,7 @@ def _rows(video_id: str, actors: list[Actor], height: int, width: int, duration:
         for person, actor in enumerate(actors):
             x1, y1, x2, y2 = actor.box
             box = (round(x1 / width, 3), round(y1 / height, 3), round(x2 / width, 3), round(y2 / height, 3))
-            rows += [AvaRow(video_id, float(second), box, a, person) for a in actor.actions]
+            rows += [AvaRow(video_id, float(second), box, a, person) for a in actor.actions[second]]
     return rows
 
 
@@ -120,8 +125,9 @@ def synthesize_ava(out: str | os.PathLike, num_videos: int = 24, size: tuple[int
     for k in range(num_videos):
         rng = np.random.default_rng([seed, k])
         video_id = f"synth{k:04d}"
-        actors = make_actors(rng, height, width, num_actions)
-        write_video(root / "videos" / f"{video_id}.mp4", render(actors, rng, height, width, int(duration * fps)), fps)
+        actors = make_actors(rng, height, width, num_actions, duration)
+        frames = render(actors, rng, height, width, int(duration * fps), fps)
+        write_video(root / "videos" / f"{video_id}.mp4", frames, fps)
         rows["val" if k >= num_videos - num_val else "train"] += _rows(video_id, actors, height, width, duration)
         names.append(video_id)
         if progress is not None:

@@ -59,6 +59,6 @@ def test_tracking_keeps_ids_through_motion_gaps_and_crossings():
               np.stack([a + [0.05, 0, 0.05, 0]]),  # b missing for one keyframe
               np.stack([b + [0.04, 0, 0.04, 0], a + [0.06, 0, 0.06, 0], [0.4, 0.0, 0.5, 0.3]])]
     assert track_boxes(frames) == [[0, 1], [1, 0], [0], [1, 0, 2]]
-    assert track_boxes(frames, max_gap=0)[3][0] == 3  # b gone too long: a new id
+    assert track_boxes(frames, max_gap=0)[3] == [2, 0, 3]  # b gone too long: a new id
     assert track_boxes([np.zeros((0, 5)), np.stack([a])]) == [[], [0]]
     assert iou_matrix(np.stack([a]), np.stack([a]))[0, 0] == pytest.approx(1.0)
