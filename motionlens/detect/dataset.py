@@ -59,6 +59,15 @@ def clip_indices(times: np.ndarray, t: float, clip_len: int, frame_stride: int) 
     return [int(i) for i in np.clip(centre + offsets, 0, len(times) - 1)]
 
 
+def load_clip(path: Path, t: float, clip_len: int, frame_stride: int, crop_size: int, mean: Sequence[float],
+              std: Sequence[float]) -> torch.Tensor:
+    """(C, T, S, S) clip centred on `t` (seconds of the file), resized to S x S and normalised
+    with [0, 1]-scale statistics."""
+    indices = clip_indices(frame_times(path), t, clip_len, frame_stride)
+    frames = read_frames(path, indices, size=(crop_size, crop_size))  # (T, S, S, C) uint8
+    return normalize(to_tensor(frames), mean, std)
+
+
 class AvaDetectionDataset(torch.utils.data.Dataset):
     """Samples {"video": (C, T, S, S) float, "boxes": (N, 4), "labels": (N, K), "index": i}."""
 
@@ -88,10 +97,8 @@ class AvaDetectionDataset(torch.utils.data.Dataset):
 
     def clip(self, video_id: str, timestamp: float) -> torch.Tensor:
         """(C, T, S, S) normalised clip centred on `timestamp` (movie seconds)."""
-        path = self.paths[video_id]
-        indices = clip_indices(frame_times(path), timestamp - self.time_offset, self.clip_len, self.frame_stride)
-        frames = read_frames(path, indices, size=(self.crop_size, self.crop_size))  # (T, S, S, C) uint8
-        return normalize(to_tensor(frames), self.mean, self.std)
+        return load_clip(self.paths[video_id], timestamp - self.time_offset, self.clip_len, self.frame_stride,
+                         self.crop_size, self.mean, self.std)
 
     def __getitem__(self, i: int) -> dict:
         k = self.keyframes[i]
