@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -111,7 +112,7 @@ def _rows(video_id: str, actors: list[Actor], height: int, width: int, duration:
 
 def synthesize_ava(out: str | os.PathLike, num_videos: int = 24, size: tuple[int, int] = (64, 96),
                    fps: float = 8.0, duration: int = 6, num_actions: int = 4, val_share: float = 0.25,
-                   seed: int = 0, progress=None) -> SynthAva:
+                   seed: int = 0, progress: Callable[[int, int], None] | None = None) -> SynthAva:
     """Write the synthetic AVA set to `out` (see the module docstring); seeded per video."""
     if not 1 <= num_actions <= len(ACTIONS):
         raise MotionlensError(f"synthetic AVA has {len(ACTIONS)} actions, asked for {num_actions}")
@@ -131,7 +132,7 @@ def synthesize_ava(out: str | os.PathLike, num_videos: int = 24, size: tuple[int
         rows["val" if k >= num_videos - num_val else "train"] += _rows(video_id, actors, height, width, duration)
         names.append(video_id)
         if progress is not None:
-            progress(1)
+            progress(k + 1, num_videos)
     paths = {}
     for split, split_rows in rows.items():
         paths[split] = write_ava_csv(root / "annotations" / f"{split}.csv", split_rows)
