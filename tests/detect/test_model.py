@@ -6,7 +6,7 @@ import torch
 from motionlens.detect.model import build_detector
 
 
-@pytest.mark.parametrize("backbone", ["cnn3d_small", "r3d_18", "x3d_xs"])
+@pytest.mark.parametrize("backbone", ["cnn3d_small", "r3d_18", pytest.param("x3d_xs", marks=pytest.mark.slow)])
 def test_scores_every_box(backbone):
     torch.manual_seed(0)
     model = build_detector(backbone, num_classes=5).eval()

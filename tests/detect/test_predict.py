@@ -55,6 +55,7 @@ def test_predict_synthetic_video_with_csv_boxes(tiny_run, tmp_path):
     assert np.abs(drawn.astype(int) - plain.astype(int)).max() > 100  # boxes and text were drawn
 
 
+@pytest.mark.slow
 def test_predict_sample_video_with_a_user_function(tiny_run, tmp_path, sample_videos):
     video = sample_videos[1]  # bikes.mp4
     (tmp_path / "people.py").write_text("import numpy as np\n"
