@@ -55,3 +55,13 @@ def test_cli_train_one_epoch_and_config_errors(tmp_path):
     assert config_mod.load_yaml(run / "config.yaml")["crop_size"] == 32
     bad = run_cli("ava", "train", "--videos", data.root / "videos", "--out", run, "--set", "crop_sise=32")
     assert bad.returncode != 0 and "unknown config key 'crop_sise'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_ava_recipe_resolves_with_real_weights():
+    from pathlib import Path
+
+    from motionlens.models import get_weights
+
+    recipe = Path(__file__).parents[2] / "configs" / "ava" / "ava_r3d18.yaml"
+    cfg = config_mod.resolve(DetectConfig, recipe)
+    assert cfg.backbone == "r3d_18" and cfg.pretrained in get_weights(cfg.backbone) and cfg.crop_size == 224
