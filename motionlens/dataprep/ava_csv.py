@@ -14,7 +14,7 @@ import csv
 import math
 import os
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple
+from typing import Container, Iterable, Iterator, NamedTuple
 
 from ..core.atomic import atomic_write, write_text
 from ..core.errors import MotionlensError
@@ -45,13 +45,14 @@ def timestamp_text(timestamp: float) -> str:
 
 
 def read_ava_csv(path: str | os.PathLike, rejected: list[str] | None = None, scored: bool = False,
-                 skip_bad: bool = False) -> Iterator[AvaRow]:
+                 skip_bad: bool = False, known_actions: Container[int] | None = None) -> Iterator[AvaRow]:
     """Rows of an AVA CSV, validated; a bad row raises MotionlensError naming file:line.
 
     `scored`: the 8th column is a detection score, not a person id. A `video_id` that is not a
     plain file name (`../x`, `/tmp/x`, NUL bytes, too long) would read or write outside the given
     folders: with `rejected`, such a row is listed there as "file:line: reason" and skipped. With
-    `skip_bad` (needs `rejected`) every bad row is listed and skipped, not only unsafe names."""
+    `skip_bad` (needs `rejected`) every bad row is listed and skipped, not only unsafe names.
+    `known_actions`: an action id outside it makes the row bad."""
     path = Path(path)
     if not path.is_file():
         raise MotionlensError(f"AVA CSV not found: {path}")
@@ -62,7 +63,10 @@ def read_ava_csv(path: str | os.PathLike, rejected: list[str] | None = None, sco
             if line_no == 1 and len(row) > 1 and "timestamp" in row[1].lower():
                 continue  # a header some tools add; AVA's own files have none
             try:
-                yield parse_ava_row(row, f"{path}:{line_no}", scored)
+                parsed = parse_ava_row(row, f"{path}:{line_no}", scored)
+                if known_actions is not None and parsed.action_id not in known_actions:
+                    raise MotionlensError(f"{path}:{line_no}: action id {parsed.action_id} is not in the label map")
+                yield parsed
             except MotionlensError as err:
                 if rejected is None or not (skip_bad or isinstance(err, UnsafePathError)):
                     raise

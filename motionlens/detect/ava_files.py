@@ -74,14 +74,7 @@ def read_annotations(path: str | os.PathLike, problems: list[str], labelmap: dic
                      scored: bool = False) -> list[AvaRow]:
     """Rows of an annotation CSV (or, `scored`, a detection CSV); bad rows and, with a label map,
     rows of actions it does not list, are reported in `problems` and skipped."""
-    rows = []
-    for row in read_ava_csv(path, problems, scored=scored, skip_bad=True):
-        if labelmap is not None and row.action_id not in labelmap:
-            problems.append(f"{path}: action id {row.action_id} of {row.video_id},{row.timestamp:g} "
-                            "is not in the label map")
-            continue
-        rows.append(row)
-    return rows
+    return list(read_ava_csv(path, problems, scored=scored, skip_bad=True, known_actions=labelmap))
 
 
 def read_person_boxes(path: str | os.PathLike, problems: list[str]) -> list[PersonBox]:

@@ -52,7 +52,7 @@ class DetectConfig:
     device: str = "cpu"
 
 
-def _labelled(cfg: DetectConfig, csv_path: str, labelmap: dict[int, str], problems: list[str]):
+def _labelled(csv_path: str, labelmap: dict[int, str], problems: list[str]):
     rows = read_annotations(csv_path, problems, labelmap)
     if not rows:
         raise MotionlensError(f"{csv_path}: no usable rows")
@@ -110,12 +110,14 @@ def train_detector(cfg: DetectConfig, out: str | os.PathLike, log: Callable[[str
     labelmap = read_labelmap(cfg.labelmap)
     model = build_detector(cfg.backbone, len(labelmap), cfg.pretrained or None, cfg.finetune_from or None,
                            cfg.freeze_bn, cfg.dropout, cfg.roi_size).to(device)
-    train_set = make_dataset(cfg, _labelled(cfg, cfg.train_csv, labelmap, problems), labelmap, model)
-    val_rows = _labelled(cfg, cfg.val_csv, labelmap, problems) if cfg.val_csv else []
+    train_set = make_dataset(cfg, _labelled(cfg.train_csv, labelmap, problems), labelmap, model)
+    val_rows = _labelled(cfg.val_csv, labelmap, problems) if cfg.val_csv else []
     val_set = make_dataset(cfg, val_rows, labelmap, model) if val_rows else None
     excluded = read_exclusions(cfg.exclusions or None, problems)
     for line in problems[:10]:
         log(f"skipped {line}")
+    if len(problems) > 10:
+        log(f"... {len(problems)} rows skipped in all (e.g. actions outside the label map: AVA's CSVs hold 80)")
     loader = torch.utils.data.DataLoader(train_set, cfg.batch_size, shuffle=True, collate_fn=collate,
                                          num_workers=cfg.num_workers, drop_last=len(train_set) > cfg.batch_size,
                                          generator=torch.Generator().manual_seed(cfg.seed))

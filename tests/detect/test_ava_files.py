@@ -46,9 +46,9 @@ def test_bad_rows_are_reported_and_skipped(tmp_path):
     problems = []
     rows = read_annotations(path, problems, labelmap={1: "bend", 64: "fight"})
     assert rows == [AvaRow("vidA", 902.0, (0.1, 0.2, 0.5, 0.9), 1, 0), AvaRow("vidA", 905.0, (0.1, 0.2, 0.5, 0.9), 64, 2)]
-    assert [p.split(": ")[0].rsplit(":", 1)[-1] for p in problems[:3]] == ["2", "3", "4"]
+    assert [p.split(": ")[0].rsplit(":", 1)[-1] for p in problems] == ["2", "3", "4", "5"]
     assert "box" in problems[0] and "box" in problems[1] and "'../etc'" in problems[2]
-    assert "action id 99" in problems[3]
+    assert "action id 99 is not in the label map" in problems[3]
 
 
 def test_detections_carry_scores_and_round_trip(tmp_path):
