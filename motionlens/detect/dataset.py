@@ -69,17 +69,20 @@ def load_clip(path: Path, t: float, clip_len: int, frame_stride: int, crop_size:
 
 
 class AvaDetectionDataset(torch.utils.data.Dataset):
-    """Samples {"video": (C, T, S, S) float, "boxes": (N, 4), "labels": (N, K), "index": i}."""
+    """Samples {"video": (C, T, S, S) float, "boxes": (N, 4), "labels": (N, K), "index": i}.
+
+    Keyframes of videos missing from `videos` are left out and listed in `missing`."""
 
     def __init__(self, keyframes: list[Keyframe], videos: str | os.PathLike, clip_len: int, frame_stride: int,
                  crop_size: int, mean: Sequence[float], std: Sequence[float], input_scale: float = 1.0,
                  time_offset: float = 0.0) -> None:
         self.videos = Path(videos)
         self.paths: dict[str, Path] = {}
-        missing = sorted({k.video_id for k in keyframes if self._path(k.video_id) is None})
-        if missing:
-            raise MotionlensError(f"{len(missing)} videos not found in {videos}: {', '.join(missing[:5])}")
-        self.keyframes = keyframes
+        self.missing = sorted({k.video_id for k in keyframes if self._path(k.video_id) is None})
+        self.keyframes = [k for k in keyframes if k.video_id in self.paths]
+        if keyframes and not self.keyframes:
+            raise MotionlensError(f"none of the {len(self.missing)} videos is in {videos} "
+                                  f"(looked for {self.missing[0]}.mp4 and other extensions)")
         self.clip_len, self.frame_stride, self.crop_size = clip_len, frame_stride, crop_size
         self.mean, self.std = scaled_stats(mean, std, input_scale)
         self.time_offset = time_offset

@@ -114,6 +114,10 @@ def train_detector(cfg: DetectConfig, out: str | os.PathLike, log: Callable[[str
     val_rows = _labelled(cfg.val_csv, labelmap, problems) if cfg.val_csv else []
     val_set = make_dataset(cfg, val_rows, labelmap, model) if val_rows else None
     excluded = read_exclusions(cfg.exclusions or None, problems)
+    for dataset in (train_set, val_set):
+        if dataset is not None and dataset.missing:
+            log(f"{len(dataset.missing)} videos not found in {cfg.videos}, their keyframes left out: "
+                + ", ".join(dataset.missing[:5]) + (", ..." if len(dataset.missing) > 5 else ""))
     for line in problems[:10]:
         log(f"skipped {line}")
     if len(problems) > 10:

@@ -41,3 +41,17 @@ def test_dataset_samples_and_collate(tmp_path):
     assert batch["video"].shape == (2, 3, 4, 32, 32) and batch["boxes"].shape == (2 * people, 5)
     assert batch["boxes"][:, 0].tolist() == [0.0] * people + [1.0] * people
     assert batch["labels"].shape == (2 * people, 4) and (batch["labels"].sum(1) >= 1).all()
+
+
+def test_keyframes_of_missing_videos_are_left_out(tmp_path):
+    import pytest
+
+    from motionlens.core.errors import MotionlensError
+
+    data = synthesize_ava(tmp_path, num_videos=2, size=(48, 72), fps=8, duration=3)
+    rows = read_annotations(data.train_csv, []) + [AvaRow("gone", 1.0, (0.1, 0.1, 0.5, 0.5), 1, 0)]
+    dataset = AvaDetectionDataset(build_keyframes(rows, [1, 2, 3, 4]), data.root / "videos", 4, 1, 32, (0.5,) * 3,
+                                  (0.25,) * 3)
+    assert dataset.missing == ["gone"] and len(dataset) == 2
+    with pytest.raises(MotionlensError, match="none of the 1 videos"):
+        AvaDetectionDataset(build_keyframes(rows[-1:], [1]), data.root / "videos", 4, 1, 32, (0.5,) * 3, (0.25,) * 3)
