@@ -9,7 +9,8 @@ import math
 
 import click
 
-from .ava import _print_rejected, ava_group
+from .ava import ava_group
+from .data import print_plan_problems
 
 
 @ava_group.command("eval")
@@ -29,7 +30,7 @@ def eval_command(labelmap, groundtruth, detections, exclusions, json_path):
     excluded = read_exclusions(exclusions, problems)
     truth = read_annotations(groundtruth, problems)
     dets = read_annotations(detections, problems, scored=True)
-    _print_rejected(problems)
+    print_plan_problems(problems, [], "")
     result = frame_map(labels, truth, dets, excluded)
     click.echo(f"frame_map {result.frame_map:.4f}  ({sum(n > 0 for n in result.num_gt.values())} of "
                f"{len(labels)} actions have ground truth)")

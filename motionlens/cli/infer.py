@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..core.errors import TaskFailed
-from ..core.progress import console
+from ..core.progress import console, console_out
 from .options import engine_of, ray_flags
 
 
@@ -115,12 +115,12 @@ def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eage
             line += f" | {s['events']} events"
         if s["video_out"]:
             line += f" | {s['video_out']}"
-        console.print(line, highlight=False, soft_wrap=True, markup=False)
+        console_out.print(line, highlight=False, markup=False)
         if s["problem"]:
             click.secho(f"warning: {video}: {s['problem']}", fg="yellow", err=True)
     if skipped:
-        console.print(f"{skipped} of {len(videos)} videos were already done in {out} (--overwrite redoes them)",
-                      highlight=False, soft_wrap=True, markup=False)
+        console_out.print(f"{skipped} of {len(videos)} videos were already done in {out} (--overwrite redoes them)",
+                          highlight=False, markup=False)
     if failed:
         raise TaskFailed(f"{len(failed)} of {len(videos)} videos failed: {', '.join(failed)} (reasons above; the "
                          f"others are in {out}, and the same command again retries only the failed ones)")
@@ -210,8 +210,8 @@ def export(model_or_run, onnx_path, opset, pretrained, clip_len, no_check):
 
     result = export_onnx(model_or_run, onnx_path, opset=opset, pretrained=pretrained, clip_len=clip_len,
                          check=not no_check)
-    console.print(f"wrote {result['path']} (input video {tuple(result['input_shape'])}, dynamic batch) and "
-                  f"{Path(result['path']).with_suffix('.json')}", highlight=False)
+    console_out.print(f"wrote {result['path']} (input video {tuple(result['input_shape'])}, dynamic batch) and "
+                      f"{Path(result['path']).with_suffix('.json')}", highlight=False, markup=False)
     if result["message"]:
         console.print(result["message"], highlight=False)
 

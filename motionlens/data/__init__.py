@@ -1,7 +1,7 @@
 """Dataset reading: index a dataset as it ships, sample clips, decode and transform them.
 
 index (`build_index`) + sampler + decoder + transform = `VideoClipDataset`; `data.pipeline` builds
-them from a model's weights contract."""
+them from a model's weights contract. Extracted optical flow is read (and stored) by `flow_storage`."""
 
 from ..core.exports import lazy_exports
 
@@ -13,6 +13,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "resample": ["resample_indices"],
     "transforms": ["ClipTransform", "resize", "to_tensor"],
     "dataset": ["VideoClipDataset"],
+    "flow_storage": ["BOUND", "MAX_ERROR", "quantize", "dequantize", "flow_dir_for", "flow_info", "read_done",
+                     "read_flow"],
     "pipeline": ["Pipeline", "resolve_pipeline", "as_pipeline", "make_dataset", "make_loader", "clip_input",
                  "eval_transform", "train_transform"],
 })

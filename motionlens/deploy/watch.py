@@ -30,7 +30,7 @@ import numpy as np
 
 from ..data.samplers import SlidingWindows, clip_offsets, source_step
 from ..core.errors import MotionlensError, VideoError
-from ..video.decode import Frame
+from ..video import Frame
 from .events import EventSink, EventTracker, MovingAverage  # noqa: F401  (EventSink: re-exported, watch writes to it)
 
 Clock = Callable[[], float]

@@ -124,7 +124,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None, out_dir: str |
                              f"evaluating {split}")
     if metrics["num_videos"] == 0:
         raise MotionlensError(f"split '{split}' of {cfg.data.data} has no labelled videos to score "
-                              f"({metrics['num_unlabeled']} without labels); evaluate another --split")
+                              f"({metrics['num_unlabeled']} without labels); evaluate another --subset")
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

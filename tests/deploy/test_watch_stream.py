@@ -17,6 +17,8 @@ import pytest
 from tests.conftest import CLI
 from tests.deploy.test_watch import brightness_checkpoint
 
+pytestmark = pytest.mark.slow  # a live stream, killed and restarted
+
 SERVER = str(Path(__file__).with_name("_ts_server.py"))
 BRIGHT = (1.0, 2.6)  # seconds of each connection's stream that are bright
 WINDOW, HOP = 8 / 25, 2 / 25

@@ -65,6 +65,7 @@ def test_cli_train_then_eval_writes_the_run_folder(dataset, tmp_path):
     assert metrics["protocol"].startswith("1 clip x 3 crops") and metrics["crops_per_clip"] == 3
 
 
+@pytest.mark.slow
 def test_resume_through_the_cli_equals_the_uninterrupted_run(dataset, tmp_path):
     import shutil
 
@@ -135,6 +136,7 @@ def test_best_is_not_the_first_lucky_epoch():
         (2, "no validation split: the last epoch")
 
 
+@pytest.mark.slow
 def test_same_seed_same_metrics_with_workers(dataset, tmp_path):
     runs = [fit(config(dataset, tmp_path, "epochs=1", f"name=r{i}", "data.num_workers=2"), show_progress=False)
             for i in range(2)]
@@ -152,6 +154,7 @@ def _torchrun(tmp_path, name, port, *extra):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
 
 
+@pytest.mark.slow
 def test_ddp_two_gloo_processes_match_a_single_process_run(dataset, tmp_path):
     from motionlens.data.pipeline import Pipeline, load_index, make_dataset, make_loader
     from motionlens.training.checkpoint import restore_model
@@ -184,6 +187,7 @@ def test_ddp_two_gloo_processes_match_a_single_process_run(dataset, tmp_path):
     assert float(ddp_rows[-1]["val_video_top1"]) == pytest.approx(alone["val_video_top1"])
 
 
+@pytest.mark.slow
 def test_ddp_ranks_stop_together_on_an_existing_run_folder(dataset, tmp_path):
     (tmp_path / "taken" / "checkpoints").mkdir(parents=True)
     (tmp_path / "taken" / "checkpoints" / "last.pt").write_bytes(b"x")
@@ -228,7 +232,7 @@ def test_eval_rejects_a_checkpoint_with_other_classes(dataset, tmp_path):
 
 def test_flow_modality_with_a_three_channel_model_trains_on_flow_statistics(dataset, tmp_path):
     from motionlens.data.flow_dataset import FLOW_MEAN, FLOW_STD
-    from motionlens.flow import extract_dataset
+    from motionlens.dataprep.flow import extract_dataset
 
     extract_dataset(build_index(dataset.spec), tmp_path / "flow", workers=1, show_progress=False)
     # cnn3d_small's weights record holds 3-channel RGB statistics; flow has 2 channels.

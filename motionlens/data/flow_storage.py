@@ -6,7 +6,7 @@
         done                                         JSON, written last and atomically
 
 Flow frame k (files numbered k + 1) is the motion from frame k to frame k + 1, so a video of N
-frames has N - 1 flow frames. Each component is quantised to 8 bits (see `quantize.py`, error
+frames has N - 1 flow frames. Each component is quantised to 8 bits (`quantize`, error
 <= 0.078 px inside +-20 px) and stored as a grayscale image or a grayscale video.
 
 JPEG: 8-bit grayscale at quality 95 (no chroma, so no chroma subsampling). On Farneback flow of
@@ -22,6 +22,16 @@ video instead of thousands; frames are read with the seeking decoder (keyframe e
 Where libx264 is missing, FFV1 in `.mkv` is used instead (also lossless).
 
 A folder without its `done` marker is unfinished: readers refuse it and extraction redoes it.
+
+8-bit quantisation: each component is clipped to +-20 px and mapped linearly to 0..255.
+
+    q = round((clip(f, -20, 20) + 20) * 255 / 40)        f' = q * 40 / 255 - 20
+
+This is the TV-L1 convention of the two-stream / TSN literature. Zero motion sits at 127.5, so it
+is stored as 127 or 128 and reads back as -0.078 or +0.078 px. Inside the bound, the round-trip
+error is at most half a step, 40 / 255 / 2 = 0.078 px; motion beyond 20 px per frame (rare at
+256-340 px frame widths) is clipped. Models see the stored values scaled to [0, 1] and normalised
+with the temporal models' statistics (`models.cfg.FLOW_MEAN` / `FLOW_STD`).
 """
 
 from __future__ import annotations
@@ -37,9 +47,10 @@ import av
 import cv2
 import numpy as np
 
+from ..core.atomic import write_text
 from ..core.errors import VideoError
 from ..video import VIDEO_EXTENSIONS, read_frames
-from ..video.decode import Size, output_size
+from ..video import Size, output_size
 from ..video.frame_dir import read_image
 from ..video.writer import has_encoder
 
@@ -48,6 +59,21 @@ FORMATS = ("jpeg", "video")
 JPEG_QUALITY = 95
 JPEG_MAX_LEVELS = 4  # measured worst-case JPEG round-trip change at quality 95 (see above)
 _GOP = 16
+
+BOUND = 20.0  # pixels per frame; flow is clipped to [-BOUND, BOUND]
+STEP = 2 * BOUND / 255  # pixels per quantisation level (0.157)
+MAX_ERROR = STEP / 2  # worst-case round-trip error inside the bound (0.078 px)
+
+
+def quantize(flow: np.ndarray, bound: float = BOUND) -> np.ndarray:
+    """float flow in pixels `(..., 2)` -> uint8 of the same shape."""
+    scaled = (np.clip(flow, -bound, bound) + bound) * (255.0 / (2 * bound))
+    return np.rint(scaled).astype(np.uint8)
+
+
+def dequantize(q: np.ndarray, bound: float = BOUND) -> np.ndarray:
+    """uint8 `(..., 2)` -> float32 flow in pixels."""
+    return q.astype(np.float32) * np.float32(2 * bound / 255.0) - np.float32(bound)
 
 
 def flow_file_names(k: int) -> tuple[str, str]:
@@ -135,9 +161,7 @@ class VideoFlowWriter:
 
 def write_done(out_dir: Path, info: dict) -> None:
     """Write the `done` marker last and atomically: its presence means the folder is complete."""
-    tmp = Path(out_dir) / f".{DONE}.tmp{os.getpid()}"
-    tmp.write_text(json.dumps(info, indent=1))
-    os.replace(tmp, Path(out_dir) / DONE)
+    write_text(Path(out_dir) / DONE, json.dumps(info, indent=1))
 
 
 def read_done(flow_dir: str | os.PathLike) -> dict | None:
@@ -200,6 +224,6 @@ def remove_partial(out_dir: Path) -> None:
         return
     for entry in os.scandir(out_dir):
         name = entry.name
-        if entry.is_file() and (name.startswith(("flow_x_", "flow_y_", f".{DONE}.tmp")) or name in
+        if entry.is_file() and (name.startswith(("flow_x_", "flow_y_", f".{DONE}.")) or name in
                                 ("x.mp4", "y.mp4", "x.mkv", "y.mkv", DONE)):
             os.unlink(entry.path)

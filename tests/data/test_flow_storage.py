@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 
-from motionlens.flow import BOUND, MAX_ERROR, dequantize, quantize
-from motionlens.flow.quantize import STEP
-from motionlens.flow.storage import JPEG_MAX_LEVELS, JpegFlowWriter, VideoFlowWriter, read_flow, write_done
+from motionlens.data.flow_storage import (BOUND, JPEG_MAX_LEVELS, MAX_ERROR, STEP, JpegFlowWriter, VideoFlowWriter,
+                                          dequantize, quantize, read_flow, write_done)
 
 
 def smooth_flow(num_frames=6, size=(40, 56), seed=0) -> np.ndarray:

@@ -11,8 +11,8 @@ from .registry import register_model
 
 default_cfgs = {
     # The whole frame at 64x64 (the aspect ratio given up, no crop): what trains from scratch in
-    # minutes on 2 CPU cores. On the README's `motion6` set a 56 px crop of a 64 px short side
-    # (the object can leave it) reached 65%, the whole frame 79% (chance 17%).
+    # minutes on 2 CPU cores. A 56 px crop of a 64 px short side cuts the object off in some
+    # frames and trained worse on `motion6` (benchmarks/RESULTS.md).
     "cnn3d_small": {"": ModelCfg(name="cnn3d_small", resize=(64, 64), crop_size=64, clip_len=16,
                                  decoder_resize_ok=True)},
 }
@@ -35,8 +35,8 @@ class SmallCNN3D(VideoClassifier):
     The stem subsamples space only (a strided 1x2x2 step) and keeps all frames so short motion
     survives; later blocks pool time and space. Works for 16x112x112 and 8x64x64 clips alike.
     A stem that subsampled 4x (a max-pool after the strided conv) was 3x cheaper but left
-    small moving parts (a turning marker of 2-3 px at 64 px) below its resolution: on the
-    README's `motion6` set the same training loop reached 67% with it and 79% without (chance 17%).
+    small moving parts (a turning marker of 2-3 px at 64 px) below its resolution and trained
+    worse on `motion6` (benchmarks/RESULTS.md).
     """
 
     stage_names = ("stem", "block1", "block2", "block3", "block4", "fc")

@@ -14,9 +14,10 @@ import cv2
 import numpy as np
 
 from ..core.errors import MotionlensError
+from ..data import flow_storage as storage
+from ..data.flow_storage import dequantize
 from ..video import VideoWriter
-from . import storage
-from .quantize import dequantize
+from .flow import extract_video
 
 
 def flow_to_color(flow: np.ndarray, max_magnitude: float) -> np.ndarray:
@@ -57,8 +58,6 @@ def show_flow(source: str | os.PathLike, out_dir: str | os.PathLike, method: str
     with tempfile.TemporaryDirectory(prefix="motionlens-flow-") as tmp:
         flow_dir = source if _is_flow_dir(source) else Path(tmp)
         if flow_dir != source:
-            from .extract import extract_video
-
             extract_video(source, flow_dir, method=method, size=size, fmt="video")
         return _render(flow_dir, out_dir, num_images, max_magnitude)
 

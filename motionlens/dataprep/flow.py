@@ -6,15 +6,15 @@ Methods (OpenCV, on grayscale frames):
              10-100x slower; needs OpenCV's contrib build (`pip install motionlens[tvl1]`).
   dis        Dense Inverse Search (Kroeger et al. 2016), "medium" preset; fast, in the base build.
 
-Each video becomes a folder of quantised flow frames (see `storage.py`). A folder gets its `done`
-marker last, so an interrupted run is resumed by running the same command again: finished videos
-are skipped and unfinished ones redone. A video that fails is reported with its reason and the
-rest carry on.
+Each video becomes a folder of quantised flow frames (see `data/flow_storage.py`). A folder gets
+its `done` marker last, so an interrupted run is resumed by running the same command again:
+finished videos are skipped and unfinished ones redone. A video that fails is reported with its
+reason and the rest carry on.
 
 With `workers > 1` videos are processed by forkserver (spawn off Linux) worker processes, which
 import the calling script again: from a script, call `extract_dataset` under
 `if __name__ == "__main__":` (the `motionlens flow` command needs nothing). With `engine="ray"`
-they run on a Ray cluster instead (`deploy/jobs.py`).
+they run on a Ray cluster instead (`core/jobs.py`).
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ import cv2
 import numpy as np
 
 from ..core.errors import MotionlensError, VideoError
+from ..core.jobs import run_jobs
+from ..data import flow_storage as storage
+from ..data.flow_storage import BOUND, quantize
 from ..video import DecodeReport, iter_frames, probe
-from . import storage
-from .quantize import BOUND, quantize
 
 METHODS = ("farneback", "tvl1", "dis")
 FlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (gray uint8 (H, W), gray) -> float32 (H, W, 2)
@@ -134,7 +135,7 @@ def _settings_differ(info: dict, method: str, size: int | None, fmt: str) -> str
 
 
 def _extract_task(settings: dict, job: tuple[str, str]) -> dict:
-    """One video's job (`deploy.jobs.run_jobs`): its `done` marker info; raises for a failed video."""
+    """One video's job (`core.jobs.run_jobs`): its `done` marker info; raises for a failed video."""
     video, out_dir = job
     return extract_video(video, out_dir, **settings)
 
@@ -145,12 +146,10 @@ def extract_dataset(index, out: str | os.PathLike, method: str = "farneback", si
                     ray_address: str | None = None) -> ExtractReport:
     """Extract flow for every video of a VideoIndex into `out`, mirroring paths under `index.root`.
 
-    One job per video (`engine.jobs`): local worker processes, or a Ray cluster with
+    One job per video (`core.jobs.run_jobs`): local worker processes, or a Ray cluster with
     `engine="ray"`; the files written are the same either way. Folders with a `done` marker from
     the same settings are skipped; `overwrite` redoes them. The index's unreadable files are
     reported as failed, as are videos that fail to decode."""
-    from ..core.jobs import run_jobs
-
     make_flow_fn(method)  # fail early, in one line, e.g. for TV-L1 without opencv-contrib
     if fmt not in storage.FORMATS:
         raise MotionlensError(f"unknown flow format '{fmt}'; expected one of {', '.join(storage.FORMATS)}")

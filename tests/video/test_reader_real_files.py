@@ -18,7 +18,7 @@ from motionlens.video import (
     read_frames,
 )
 from motionlens.video.cut import cut_clip
-from motionlens.video.decode import frame_table
+from motionlens.video import frame_table
 
 ASSETS = Path(__file__).parents[1] / "assets"
 FIXTURES = ["xvid_bf.avi", "vfr_mpdecimate.avi", "vfr_mpdecimate.mp4", "h264_bf_editlist.mp4", "rotated90.mp4",
@@ -180,10 +180,10 @@ def test_real_h264_every_index(sample_videos):
 @pytest.mark.parametrize("name", [f for f in FIXTURES if f != "truncated.avi"])
 def test_clip_reads_take_the_seek_path(name, monkeypatch):
     """The fast path is proven for these files: no read falls back to decoding through."""
-    import motionlens.video.decode as decode
+    import motionlens.video.reader as reader
 
     fallbacks = []
-    monkeypatch.setattr(decode, "_read_forward", lambda *a, **k: fallbacks.append(a) or 0)
+    monkeypatch.setattr(reader, "_read_forward", lambda *a, **k: fallbacks.append(a) or 0)
     n = count_frames(ASSETS / name)
     for start in range(0, n - 8, 5):
         read_frames(ASSETS / name, range(start, start + 8), size=16)

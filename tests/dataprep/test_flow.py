@@ -9,7 +9,8 @@ import pytest
 
 from motionlens.data.index import build_index
 from motionlens.core.errors import MotionlensError, VideoError
-from motionlens.flow import dequantize, extract_dataset, extract_video, make_flow_fn, read_flow
+from motionlens.data.flow_storage import dequantize, read_flow
+from motionlens.dataprep.flow import extract_dataset, extract_video, make_flow_fn
 from motionlens.video import write_video
 
 
@@ -124,7 +125,7 @@ def test_dataset_extraction_mirrors_paths_skips_done_videos_and_lists_failures(t
 
 
 def test_a_video_that_fails_to_decode_does_not_stop_the_others(tiny_dataset, tmp_path, monkeypatch):
-    import motionlens.flow.extract as extract
+    import motionlens.dataprep.flow as extract
 
     real = extract.extract_video
 

@@ -8,6 +8,10 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # 560 mutated files through a worker process
+
 ASSETS = Path(__file__).parents[1] / "assets"
 WORKER = Path(__file__).with_name("fuzz_worker.py")
 KINDS = ("flip", "truncate", "zero", "swap")

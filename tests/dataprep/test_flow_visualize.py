@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from motionlens.core.errors import MotionlensError
-from motionlens.flow import color_wheel, flow_to_color, show_flow
+from motionlens.dataprep.flow_visualize import color_wheel, flow_to_color, show_flow
 from motionlens.video import count_frames, write_video
 
 

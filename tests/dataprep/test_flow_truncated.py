@@ -4,7 +4,7 @@ import shutil
 from pathlib import Path
 
 from motionlens.data.index import build_index
-from motionlens.flow.extract import extract_dataset
+from motionlens.dataprep.flow import extract_dataset
 
 ASSETS = Path(__file__).parents[1] / "assets"
 
