@@ -43,7 +43,7 @@ def build_keyframes(rows: Sequence[AvaRow], class_ids: Sequence[int]) -> list[Ke
         entry[1].add(column[row.action_id])
     keyframes = []
     for (video_id, timestamp), persons in people.items():
-        boxes = np.array([box for box, _ in persons.values()], dtype=np.float32).reshape(-1, 4)
+        boxes = np.array([box for box, _ in persons.values()], dtype=np.float64).reshape(-1, 4)
         labels = np.zeros((len(persons), len(column)), dtype=np.float32)
         for i, (_, actions) in enumerate(persons.values()):
             labels[i, sorted(actions)] = 1.0
@@ -105,7 +105,7 @@ class AvaDetectionDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> dict:
         k = self.keyframes[i]
-        return {"video": self.clip(k.video_id, k.timestamp), "boxes": torch.from_numpy(k.boxes),
+        return {"video": self.clip(k.video_id, k.timestamp), "boxes": torch.from_numpy(k.boxes).float(),
                 "labels": torch.from_numpy(k.labels), "index": i}
 
 

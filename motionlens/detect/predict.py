@@ -36,10 +36,14 @@ def score_dataset(model: ActionDetector, dataset, class_ids: Sequence[int], batc
     loader = torch.utils.data.DataLoader(dataset, batch_size, shuffle=False, collate_fn=collate)
     rows = []
     for batch in loader:
-        probs = score_boxes(model, batch["video"].to(device), batch["boxes"].to(device)).cpu()
-        for (b, *box), p in zip(batch["boxes"].tolist(), probs):
-            k = dataset.keyframes[int(batch["index"][int(b)])]
-            rows += [AvaRow(k.video_id, k.timestamp, tuple(box), c, None, float(s)) for c, s in zip(class_ids, p)]
+        probs = score_boxes(model, batch["video"].to(device), batch["boxes"].to(device)).cpu()  # (R, K)
+        first = 0
+        for index in batch["index"].tolist():
+            k = dataset.keyframes[index]  # its boxes exactly as read, not as float32 tensors
+            for box, p in zip(k.boxes, probs[first:first + len(k.boxes)]):
+                rows += [AvaRow(k.video_id, k.timestamp, tuple(float(v) for v in box), c, None, float(s))
+                         for c, s in zip(class_ids, p)]
+            first += len(k.boxes)
     return rows
 
 

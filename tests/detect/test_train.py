@@ -42,6 +42,13 @@ def test_learns_synthetic_ava(tmp_path):
     model, state = load_detector(str(run))  # best.pt
     assert state["labelmap"] == labelmap and not model.training
     assert np.isfinite(state["history"][-1]["loss"])
+    # the boxes scored are the ground truth's own: every box matches at IoU 1
+    from motionlens.detect.predict import score_dataset
+    from motionlens.detect.train import make_dataset
+
+    val_rows = read_annotations(data.val_csv, [])
+    rows = score_dataset(model, make_dataset(cfg, val_rows, labelmap, model), list(labelmap), 4, "cpu")
+    assert {(r.video_id, r.timestamp, r.box) for r in rows} == {(r.video_id, r.timestamp, r.box) for r in val_rows}
 
 
 def test_cli_train_one_epoch_and_config_errors(tmp_path):
