@@ -188,7 +188,8 @@ def test_the_package_cycle_check_finds_a_cycle(tmp_path):
 
 
 @pytest.mark.parametrize("package", ["motionlens.data", "motionlens.dataprep", "motionlens.training",
-                                     "motionlens.deploy", "motionlens.video", "motionlens.models"])
+                                     "motionlens.deploy", "motionlens.video", "motionlens.models",
+                                     "motionlens.detect"])
 def test_public_surface_resolves(package):
     module = importlib.import_module(package)
     assert module.__all__
@@ -206,6 +207,8 @@ TESTED_ELSEWHERE = {
     "core.progress": "the CLI tests (bars and counters on stderr)",
     "core.device": "tests/cli/test_errors.py (unknown or missing devices), tests/deploy/test_predict.py",
     "cli.ava": "tests/dataprep/test_ava.py and test_hara.py (the ava commands end to end)",
+    "cli.ava_detect": "tests/detect/test_evaluate.py, test_train.py, test_predict.py (ava eval, train, predict)",
+    "dataprep.ava_csv": "tests/dataprep/test_ava.py (ava build's rows), tests/detect/test_ava_files.py",
     "cli.synth": "tests/dataprep/test_synth.py (the synth command)",
     "cli.train": "tests/training/test_train.py, _learning.py (train, eval), tests/cli/test_data.py (lr-find)",
     "data.records": "tests/data/test_index.py, tests/data/test_layouts.py",

@@ -23,8 +23,8 @@ def _parse_fps(ctx, param, value: str) -> list[float]:
 
 @click.command("synth")
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--layout", type=click.Choice(synth_data.LAYOUTS), default="folder", show_default=True,
-              help="Dataset layout and split files to write.")
+@click.option("--layout", type=click.Choice(synth_data.LAYOUTS + ("ava",)), default="folder", show_default=True,
+              help="Dataset layout and split files to write (ava: actors with boxes, see motionlens.dataprep.synth_ava).")
 @click.option("--classes", "num_classes", type=click.IntRange(1, len(synth_data.CLASSES)), default=4,
               show_default=True, help="Number of motion classes, the first N of: " + ", ".join(synth_data.CLASSES))
 @click.option("--videos-per-class", type=click.IntRange(1), default=10, show_default=True)
@@ -42,6 +42,14 @@ def synth(out, layout, num_classes, videos_per_class, size, fps, duration, codec
     """Write a synthetic action dataset to OUT: real encoded videos in a real dataset's layout."""
     from ..core.progress import progress_counter
 
+    if layout == "ava":
+        from ..dataprep.synth_ava import synthesize_ava
+
+        with progress_counter("synth", unit="videos") as progress:
+            made = synthesize_ava(out, videos_per_class * num_classes, size[0], fps[0], round(duration[1]),
+                                  min(num_classes, 4), seed=seed, progress=progress)
+        return click.echo(f"wrote {len(made.videos)} videos with AVA annotations to {made.root}; "
+                          f"label map {made.labelmap}")
     with progress_counter("synth", unit="videos") as progress:
         dataset = synth_data.synthesize(
             out, layout=layout, num_classes=num_classes, videos_per_class=videos_per_class,
