@@ -116,10 +116,10 @@ _TABLES_LOCK = threading.Lock()  # the index probes files from a thread pool
 def frame_table(path: str | os.PathLike) -> FrameTable:
     """The FrameTable of a video file, cached by path, size and mtime. Raises VideoError.
 
-    Tables that took a decoding pass (AVI with B-frames) are also kept on disk: DataLoader
-    workers start afresh every epoch and each touches a video about once per epoch, so without
-    it every training clip of such a file paid a full decode of the file (~20 ms CPU per clip
-    on 4 s 320x240 XviD, a quarter of the loader's CPU)."""
+    Tables are also kept on disk: DataLoader workers start afresh every epoch and each touches a
+    video about once per epoch, so without it every training clip paid a demux of the whole file
+    (a quarter of a random clip's CPU on a 10 s 320x240 AVI) or, for an AVI with B-frames, a
+    full decode of it (~20 ms CPU per clip on 4 s 320x240 XviD)."""
     path = check_file(path)
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
@@ -131,9 +131,10 @@ def frame_table(path: str | os.PathLike) -> FrameTable:
     table = _load_table(key)
     if table is None:
         try:
-            table = _build_table(path, key)
+            table = _build_table(path)
         except (av.error.FFmpegError, ValueError, OverflowError) as err:  # headers that parse, data that does not
             raise VideoError(path, f"unreadable (corrupt or truncated): {err}") from None
+        _save_table(key, table)
     elif not table.exact:
         warn_once(path, NO_TIMESTAMPS)
     with _TABLES_LOCK:
@@ -155,33 +156,45 @@ _TABLE_SCALARS = ("time_base", "fps", "header_frames", "header_duration", "exact
 
 def _table_file(key: tuple) -> Path:
     # The decoder's version is part of the key: its output order is what the table records.
-    digest = hashlib.sha1(f"v1:{key}:{av.library_versions.get('libavcodec')}".encode()).hexdigest()[:20]
-    return cache_dir("frame_tables") / f"{digest}.npz"
+    digest = hashlib.sha1(f"v2:{key}:{av.library_versions.get('libavcodec')}".encode()).hexdigest()[:20]
+    return cache_dir("frame_tables") / f"{digest}.npy"
 
 
 def _load_table(key: tuple) -> FrameTable | None:
-    """The table stored for `key` by `_save_table`, or None (absent or unreadable: rebuilt)."""
+    """The table stored for `key` by `_save_table`, or None (absent or unreadable: rebuilt).
+
+    One file of .npy records read in turn: an .npz (a zip of one member per array) took as
+    long to open as demuxing a 10 s AVI, and a worker opens one per clip."""
     try:
-        with np.load(_table_file(key), allow_pickle=False) as data:
-            values = {name: data[name] for name in _TABLE_ARRAYS}
-            values.update({name: data[name].item() for name in _TABLE_SCALARS})
+        with open(_table_file(key), "rb") as f:
+            values = {name: np.load(f, allow_pickle=False) for name in _TABLE_ARRAYS}
+            scalars = np.load(f, allow_pickle=False)
+        if scalars.shape != (len(_TABLE_SCALARS),):
+            return None
+        values.update(zip(_TABLE_SCALARS, scalars.tolist()))
+        for name in ("header_frames", "damaged"):
+            values[name] = int(values[name])
+        for name in ("exact", "skippable"):
+            values[name] = bool(values[name])
         return FrameTable(**values)
     except (OSError, KeyError, ValueError, TypeError, EOFError):
         return None
 
 
 def _save_table(key: tuple, table: FrameTable) -> None:
-    """Store `table` for `key`; a cache that cannot be written only costs the next process a decode."""
+    """Store `table` for `key`; a cache that cannot be written only costs the next process a rebuild."""
     file = _table_file(key)
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(file) as f:  # workers reading it never see half a file
-            np.savez(f, **{name: getattr(table, name) for name in _TABLE_ARRAYS + _TABLE_SCALARS})
+            for name in _TABLE_ARRAYS:
+                np.save(f, getattr(table, name), allow_pickle=False)
+            np.save(f, np.asarray([float(getattr(table, name)) for name in _TABLE_SCALARS]), allow_pickle=False)
     except OSError:
         pass
 
 
-def _build_table(path: Path, key: tuple | None = None) -> FrameTable:
+def _build_table(path: Path) -> FrameTable:
     with open_video(path) as (container, stream):
         fps, header_frames, header_duration, time_base = stream_header(container, stream)
         packets = []  # (pts, dts, keyframe, discard) in decode order
@@ -205,10 +218,7 @@ def _build_table(path: Path, key: tuple | None = None) -> FrameTable:
         if not reordered and not has_b_frames:
             return _table_from_packets(packets, meta)  # decode order is display order
     with open_video(path) as (container, stream):
-        table = _table_by_decoding(path, container, stream, packets, meta)
-    if key is not None:
-        _save_table(key, table)
-    return table
+        return _table_by_decoding(path, container, stream, packets, meta)
 
 
 def _table_from_packets(packets: list[tuple], meta: dict) -> FrameTable:
