@@ -1,6 +1,7 @@
 """The frame table cache: tables are kept on disk, and a damaged cache file is rebuilt."""
 
 import importlib
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,7 @@ def test_an_unreadable_table_cache_is_rebuilt(isolated_cache):
     tables._TABLES.clear()
     built = frame_table(XVID_BF)
     tables._TABLES.clear()
-    (stored,) = (isolated_cache / "frame_tables").glob("*.npy")
+    (stored,) = (isolated_cache / "frame_tables").glob("*.table")
     stored.write_bytes(b"not a table")
     assert np.array_equal(frame_table(XVID_BF).pts, built.pts)
 
@@ -53,18 +54,21 @@ def test_an_unreadable_table_cache_is_rebuilt(isolated_cache):
 def test_the_disk_cache_lives_under_the_cache_root_and_is_written_whole(isolated_cache, monkeypatch):
     """Workers read the cache while others write it: a write that fails leaves no file behind, not half of one."""
     tables._TABLES.clear()
-    real_save = np.save
+    real_write = tables.atomic_write
 
-    def fails_midway(file, array, **kw):
-        file.write(b"\x93NUMPY half a table")
-        raise OSError("disk full")
+    @contextmanager
+    def fails_midway(path, *args, **kw):
+        with real_write(path, *args, **kw) as f:
+            f.write(b"half a table")
+            raise OSError("disk full")
+        yield f
 
-    monkeypatch.setattr(np, "save", fails_midway)
+    monkeypatch.setattr(tables, "atomic_write", fails_midway)
     frame_table(XVID_BF)  # a cache that cannot be written only costs the next process a decode
     assert not list((isolated_cache / "frame_tables").iterdir())
-    monkeypatch.setattr(np, "save", real_save)
+    monkeypatch.setattr(tables, "atomic_write", real_write)
     tables._TABLES.clear()
     built = frame_table(XVID_BF)
-    assert [f.suffix for f in (isolated_cache / "frame_tables").iterdir()] == [".npy"]
+    assert [f.suffix for f in (isolated_cache / "frame_tables").iterdir()] == [".table"]
     tables._TABLES.clear()
     assert np.array_equal(frame_table(XVID_BF).pts, built.pts)
