@@ -20,7 +20,8 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Iterator
 
@@ -64,10 +65,12 @@ class FrameTable:
     # one frame per packet, so a packet of an unwanted frame may be skipped; not so for AVIs with
     # packed B-frames (DivX/XviD put two frames in one chunk and an empty placeholder in the next)
     skippable: bool = False
-    order: np.ndarray = field(init=False, repr=False)  # argsort of pts, for index_of
 
-    def __post_init__(self):
-        object.__setattr__(self, "order", np.argsort(self.pts, kind="stable"))  # frozen: set once here
+    @cached_property
+    def _numbers(self) -> dict[int, int]:
+        # a dict, not a search in `pts`: reads look up every packet and frame (~60 per clip), and
+        # numpy's call overhead per lookup was a tenth of a small clip's CPU
+        return dict(zip(self.pts.tolist(), range(len(self.pts))))
 
     def __len__(self) -> int:
         return len(self.pts)
@@ -100,8 +103,7 @@ class FrameTable:
         """Frame number of a decoded frame's timestamp, or None when no frame has it."""
         if pts is None or not self.exact:
             return None
-        i = int(np.searchsorted(self.pts, pts, sorter=self.order))
-        return int(self.order[i]) if i < len(self.order) and self.pts[self.order[i]] == pts else None
+        return self._numbers.get(pts)
 
     def seek_point(self, index: int) -> int:
         """Which start point (position in seek_pts) to use for frame `index`."""
@@ -116,9 +118,9 @@ _TABLES_LOCK = threading.Lock()  # the index probes files from a thread pool
 def frame_table(path: str | os.PathLike) -> FrameTable:
     """The FrameTable of a video file, cached by path, size and mtime. Raises VideoError.
 
-    Tables that took a decoding pass (AVI with B-frames) are also kept on disk: DataLoader
-    workers start afresh every epoch and each touches a video about once per epoch, so without
-    it every training clip of such a file paid a full decode of the file."""
+    Tables are also kept on disk: DataLoader workers start afresh every epoch and each touches a
+    video about once per epoch, so without it every training clip paid a demux of the whole file
+    or, for an AVI with B-frames, a full decode of it (benchmarks/RESULTS_decode.md)."""
     path = check_file(path)
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
@@ -130,9 +132,10 @@ def frame_table(path: str | os.PathLike) -> FrameTable:
     table = _load_table(key)
     if table is None:
         try:
-            table = _build_table(path, key)
+            table = _build_table(path)
         except (av.error.FFmpegError, ValueError, OverflowError) as err:  # headers that parse, data that does not
             raise VideoError(path, f"unreadable (corrupt or truncated): {err}") from None
+        _save_table(key, table)
     elif not table.exact:
         warn_once(path, NO_TIMESTAMPS)
     with _TABLES_LOCK:
@@ -154,33 +157,59 @@ _TABLE_SCALARS = ("time_base", "fps", "header_frames", "header_duration", "exact
 
 def _table_file(key: tuple) -> Path:
     # The decoder's version is part of the key: its output order is what the table records.
-    digest = hashlib.sha1(f"v1:{key}:{av.library_versions.get('libavcodec')}".encode()).hexdigest()[:20]
-    return cache_dir("frame_tables") / f"{digest}.npz"
+    digest = hashlib.sha1(f"v2:{key}:{av.library_versions.get('libavcodec')}".encode()).hexdigest()[:20]
+    return cache_dir("frame_tables") / f"{digest}.table"
+
+
+_MAGIC = 0x4C424154454D4152  # "RAMETABL": a file of ours, in this layout
 
 
 def _load_table(key: tuple) -> FrameTable | None:
-    """The table stored for `key` by `_save_table`, or None (absent or unreadable: rebuilt)."""
+    """The table stored for `key` by `_save_table`, or None (absent or unreadable: rebuilt).
+
+    Raw little-endian 8-byte words, not an .npz: a worker loads one per clip, and opening a
+    zip of 13 members took as long as demuxing a 10 s AVI."""
     try:
-        with np.load(_table_file(key), allow_pickle=False) as data:
-            values = {name: data[name] for name in _TABLE_ARRAYS}
-            values.update({name: data[name].item() for name in _TABLE_SCALARS})
+        data = np.fromfile(_table_file(key), dtype="<i8")
+        if len(data) < 3 + len(_TABLE_SCALARS) or data[0] != _MAGIC:
+            return None
+        n, k = int(data[1]), int(data[2])
+        sizes = (n, n, n, n, k, k)  # _TABLE_ARRAYS
+        if n < 1 or k < 1 or len(data) != 3 + sum(sizes) + len(_TABLE_SCALARS):
+            return None
+        values, at = {}, 3
+        for name, size in zip(_TABLE_ARRAYS, sizes):
+            values[name] = data[at:at + size]
+            at += size
+        values["times"] = values["times"].view("<f8")
+        values["keyframe"] = values["keyframe"].astype(bool)
+        scalars = data[at:].view("<f8").tolist()
+        values.update(zip(_TABLE_SCALARS, scalars))
+        for name in ("header_frames", "damaged"):
+            values[name] = int(values[name])
+        for name in ("exact", "skippable"):
+            values[name] = bool(values[name])
         return FrameTable(**values)
-    except (OSError, KeyError, ValueError, TypeError, EOFError):
+    except (OSError, ValueError):
         return None
 
 
 def _save_table(key: tuple, table: FrameTable) -> None:
-    """Store `table` for `key`; a cache that cannot be written only costs the next process a decode."""
+    """Store `table` for `key`; a cache that cannot be written only costs the next process a rebuild."""
     file = _table_file(key)
+    words = [np.asarray([_MAGIC, len(table.pts), len(table.seek_pts)], dtype="<i8")]
+    words += [np.asarray(getattr(table, name)).astype("<f8" if name == "times" else "<i8").view("<i8")
+              for name in _TABLE_ARRAYS]
+    words.append(np.asarray([float(getattr(table, name)) for name in _TABLE_SCALARS], dtype="<f8").view("<i8"))
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(file) as f:  # workers reading it never see half a file
-            np.savez(f, **{name: getattr(table, name) for name in _TABLE_ARRAYS + _TABLE_SCALARS})
+            f.write(np.concatenate(words).tobytes())
     except OSError:
         pass
 
 
-def _build_table(path: Path, key: tuple | None = None) -> FrameTable:
+def _build_table(path: Path) -> FrameTable:
     with open_video(path) as (container, stream):
         fps, header_frames, header_duration, time_base = stream_header(container, stream)
         packets = []  # (pts, dts, keyframe, discard) in decode order
@@ -204,10 +233,7 @@ def _build_table(path: Path, key: tuple | None = None) -> FrameTable:
         if not reordered and not has_b_frames:
             return _table_from_packets(packets, meta)  # decode order is display order
     with open_video(path) as (container, stream):
-        table = _table_by_decoding(path, container, stream, packets, meta)
-    if key is not None:
-        _save_table(key, table)
-    return table
+        return _table_by_decoding(path, container, stream, packets, meta)
 
 
 def _table_from_packets(packets: list[tuple], meta: dict) -> FrameTable:

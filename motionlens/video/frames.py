@@ -44,9 +44,10 @@ def frame_rotation(frame: av.VideoFrame, legacy: int = 0) -> int:
 
 
 def frame_to_array(frame: av.VideoFrame, size: Size = None, rotation: int = 0,
-                   reformatter: VideoReformatter | None = None) -> np.ndarray:
+                   reformatter: VideoReformatter | None = None, out: np.ndarray | None = None) -> np.ndarray:
     """An av.VideoFrame as uint8 RGB (H, W, 3), resized bilinearly by swscale while converting and
-    turned `rotation` degrees counter-clockwise; `size` applies to the turned picture.
+    turned `rotation` degrees counter-clockwise; `size` applies to the turned picture. Written
+    into `out` (and `out` returned) when its shape fits, else a new array.
 
     Pass one `reformatter` for all frames of a read: `VideoFrame.to_ndarray` sets up a new
     swscale context for every frame, which costs ten times the conversion itself on 320x240."""
@@ -65,7 +66,13 @@ def frame_to_array(frame: av.VideoFrame, size: Size = None, rotation: int = 0,
             target = (target[1], target[0])
         image = reformatter.reformat(frame, format="rgb24", height=target[0], width=target[1],
                                      interpolation="BILINEAR", threads=1).to_ndarray()
-    return np.ascontiguousarray(np.rot90(image, quarter)) if quarter else image
+    if quarter:
+        image = np.rot90(image, quarter)
+    if out is not None and out.shape == image.shape:
+        # the one copy: `image` is a view on swscale's buffer, freed (and reused) as soon as it goes
+        out[...] = image
+        return out
+    return np.ascontiguousarray(image) if quarter else image
 
 
 _WARNED: set[str] = set()
@@ -97,8 +104,10 @@ def set_threads(stream) -> None:
 
 
 def converter(size: Size, legacy: int, rotate: bool):
+    """`convert(frame, out=None)`: `frame_to_array` with one swscale context for a whole read."""
     reformatter = VideoReformatter()
-    return lambda frame: frame_to_array(frame, size, frame_rotation(frame, legacy) if rotate else 0, reformatter)
+    return lambda frame, out=None: frame_to_array(frame, size, frame_rotation(frame, legacy) if rotate else 0,
+                                                  reformatter, out)
 
 
 def check_range(path: Path, wanted: list[int], num_frames: int) -> None:

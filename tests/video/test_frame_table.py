@@ -1,6 +1,7 @@
-"""The frame table cache: tables built by decoding are kept on disk, and a damaged cache file is rebuilt."""
+"""The frame table cache: tables are kept on disk, and a damaged cache file is rebuilt."""
 
 import importlib
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +29,24 @@ def test_tables_built_by_decoding_are_kept_on_disk(monkeypatch):
     np.testing.assert_array_equal(read_frames(XVID_BF, [40, 41, 3]), first)
 
 
+def test_tables_from_packets_are_kept_on_disk_too(isolated_cache, monkeypatch):
+    """An MP4's table comes from demuxing the whole file; a fresh process loads it instead."""
+    path = Path(__file__).parents[1] / "assets" / "h264_bf_editlist.mp4"
+    tables._TABLES.clear()
+    built = frame_table(path)
+    tables._TABLES.clear()
+    monkeypatch.setattr(tables, "_build_table", lambda *a: pytest.fail("demuxed the file again"))
+    loaded = frame_table(path)
+    for name in tables._TABLE_ARRAYS + tables._TABLE_SCALARS:
+        assert np.array_equal(getattr(loaded, name), getattr(built, name)), name
+        assert type(getattr(loaded, name)) is type(getattr(built, name)), name
+
+
 def test_an_unreadable_table_cache_is_rebuilt(isolated_cache):
     tables._TABLES.clear()
     built = frame_table(XVID_BF)
     tables._TABLES.clear()
-    (stored,) = (isolated_cache / "frame_tables").glob("*.npz")
+    (stored,) = (isolated_cache / "frame_tables").glob("*.table")
     stored.write_bytes(b"not a table")
     assert np.array_equal(frame_table(XVID_BF).pts, built.pts)
 
@@ -40,18 +54,21 @@ def test_an_unreadable_table_cache_is_rebuilt(isolated_cache):
 def test_the_disk_cache_lives_under_the_cache_root_and_is_written_whole(isolated_cache, monkeypatch):
     """Workers read the cache while others write it: a write that fails leaves no file behind, not half of one."""
     tables._TABLES.clear()
-    real_savez = np.savez
+    real_write = tables.atomic_write
 
-    def fails_midway(file, **arrays):
-        file.write(b"PK half a table")
-        raise OSError("disk full")
+    @contextmanager
+    def fails_midway(path, *args, **kw):
+        with real_write(path, *args, **kw) as f:
+            f.write(b"half a table")
+            raise OSError("disk full")
+        yield f
 
-    monkeypatch.setattr(np, "savez", fails_midway)
+    monkeypatch.setattr(tables, "atomic_write", fails_midway)
     frame_table(XVID_BF)  # a cache that cannot be written only costs the next process a decode
     assert not list((isolated_cache / "frame_tables").iterdir())
-    monkeypatch.setattr(np, "savez", real_savez)
+    monkeypatch.setattr(tables, "atomic_write", real_write)
     tables._TABLES.clear()
     built = frame_table(XVID_BF)
-    assert [f.suffix for f in (isolated_cache / "frame_tables").iterdir()] == [".npz"]
+    assert [f.suffix for f in (isolated_cache / "frame_tables").iterdir()] == [".table"]
     tables._TABLES.clear()
     assert np.array_equal(frame_table(XVID_BF).pts, built.pts)

@@ -3,6 +3,7 @@ decoders give must be the frame a full sequential decode gives, and the number b
 
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -18,6 +19,7 @@ from motionlens.video import (
     read_frames,
 )
 from motionlens.video.cut import cut_clip
+from motionlens.video.reader import ReadStats
 from motionlens.video import frame_table
 
 ASSETS = Path(__file__).parents[1] / "assets"
@@ -188,3 +190,31 @@ def test_clip_reads_take_the_seek_path(name, monkeypatch):
     for start in range(0, n - 8, 5):
         read_frames(ASSETS / name, range(start, start + 8), size=16)
     assert not fallbacks
+
+
+def unreferenced(path) -> set[int]:
+    """Frames nothing refers to: those FFmpeg drops from a full decode with skip_frame=NONREF."""
+    table = frame_table(path)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.skip_frame = "NONREF"
+        shown = {table.index_of(frame.pts) for frame in container.decode(stream)}
+    return set(range(len(table))) - shown
+
+
+@pytest.mark.parametrize("name,skips", [("vfr_mpdecimate.avi", 0), ("vfr_mpdecimate.mp4", 7), ("xvid_bf.avi", 0)])
+def test_a_clip_decodes_only_from_its_keyframe_to_its_last_frame(name, skips):
+    """Frames 20-27: decoded are the frames from the start point before frame 20 to frame 27, less
+    the unreferenced ones before frame 20 (skipped unseen; not in AVIs with packed B-frames,
+    where a chunk holds two frames), and not one more."""
+    path = ASSETS / name
+    table = frame_table(path)
+    start = int(table.seek_first[table.seek_point(20)])
+    skipped = {i for i in unreferenced(path) if start <= i < 20} if table.skippable else set()
+    stats = ReadStats()
+    clip = read_clip(path, range(20, 28), rotate=False, stats=stats)
+    assert stats.seeks == 1 and len(skipped) == skips
+    assert stats.decoded == 28 - start - skips
+    np.testing.assert_array_equal(clip.frames, sequential(path, rotate=False)[20:28])
+    read_clip(path, range(20, 28), stats=stats)  # stats add up over reads
+    assert stats.decoded == 2 * (28 - start - skips) and stats.seeks == 2
