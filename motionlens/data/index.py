@@ -1,18 +1,18 @@
 """VideoIndex: the list of (video, label, split) records a dataset is made of.
 
 An index is built from a dataset laid out as it ships (see `layouts.py`). Building counts
-each file's frames as the decoders give them (`probe(exact=True)`: demuxing, no decoding, except
-AVIs with B-frames), caches what it read by path, size and mtime, and never crashes on a
-bad file: the file is left out and listed in `failures` with its reason.
+each file's frames as the decoders give them (`probe(exact=True)`: most AVIs from their index,
+other files by demuxing, a few by decoding), in parallel, caches what it read by path, size and
+mtime, and never crashes on a bad file: the file is left out and listed in `failures` with its reason.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from ..core.errors import MotionlensError, VideoError
 from ..video import probe
@@ -88,6 +88,40 @@ def _probe_one(path: str, frames_fps: float) -> dict:
     return {k: getattr(info, k) for k in ("fps", "num_frames", "duration", "width", "height", "frames_estimated")}
 
 
+def _probe_batch(paths: list[str], frames_fps: float) -> list[dict]:
+    """`_probe_one` over a batch, in a worker process: one round trip per batch, not per file."""
+    return [_probe_one(p, frames_fps) for p in paths]
+
+
+PROCESS_MIN_FILES = 2000  # below this a process pool's start-up costs more than it saves
+_BATCH = 64
+
+
+def probe_paths(paths: Sequence[str], frames_fps: float = 25.0, workers: int | None = None,
+                processes: bool | None = None) -> Iterator[tuple[str, dict]]:
+    """Yield (path, `_probe_one` result) for every path, in order.
+
+    Most AVIs are read from their index in pure Python (`video.index_counts`), which holds the
+    GIL: threads overlap only the reads. So `processes` (None: when there are at least
+    `PROCESS_MIN_FILES` files and more than one core) spreads batches of files over `workers`
+    processes (default: one per core); else `workers` threads (default 8) of this process do it all."""
+    cores = os.cpu_count() or 1
+    if processes is None:
+        processes = len(paths) >= PROCESS_MIN_FILES and cores > 1
+    if not processes:
+        with ThreadPoolExecutor(max_workers=workers or 8) as pool:
+            yield from zip(paths, pool.map(lambda p: _probe_one(p, frames_fps), paths))
+        return
+    import multiprocessing
+
+    batches = [list(paths[i:i + _BATCH]) for i in range(0, len(paths), _BATCH)]
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["motionlens.data.index"])
+    with ProcessPoolExecutor(max_workers=workers or cores, mp_context=context) as pool:
+        for batch, results in zip(batches, pool.map(_probe_batch, batches, [frames_fps] * len(batches))):
+            yield from zip(batch, results)
+
+
 def probe_entries(
     entries: Sequence[Entry],
     classes: Sequence[str],
@@ -95,9 +129,11 @@ def probe_entries(
     cache: bool = True,
     frames_fps: float = 25.0,
     progress: Callable[[int, int], None] | None = None,
-    workers: int = 8,
+    workers: int | None = None,
+    processes: bool | None = None,
 ) -> tuple[list[VideoRecord], list[tuple[str, str]]]:
-    """Probe every entry (headers only, threaded, cached) into records; failures are listed, not raised."""
+    """Probe every entry (exact counts, in parallel, cached) into records; failures are listed,
+    not raised. `workers` and `processes` as `probe_paths` takes them."""
     store = ProbeCache(root) if cache else None
     label_of = {name: i for i, name in enumerate(classes)}
     paths = sorted({e.path for e in entries})
@@ -113,14 +149,13 @@ def probe_entries(
     if progress:
         progress(done, len(paths))
     if todo:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for p, result in zip(todo, pool.map(lambda p: _probe_one(p, frames_fps), todo)):
-                results[p] = result
-                if store:
-                    store.put(p, result)
-                done += 1
-                if progress:
-                    progress(done, len(paths))
+        for p, result in probe_paths(todo, frames_fps, workers, processes):
+            results[p] = result
+            if store:
+                store.put(p, result)
+            done += 1
+            if progress:
+                progress(done, len(paths))
         if store:
             store.save()
     records, failures = [], []
