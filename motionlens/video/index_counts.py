@@ -185,35 +185,52 @@ def _packed_frames(f, offsets: np.ndarray, sizes: np.ndarray) -> int | None:
     base = int(offsets[0])
     f.seek(base)
     data = f.read(int(offsets[-1] + 8 + sizes[-1]) - base)  # the whole movi list: one read
+    starts = (offsets - base + 8).tolist()
+    vops = _vops_by_chunk(data, starts, sizes.tolist())
     held, frames = False, 0
-    for offset, size in zip(offsets.tolist(), sizes.tolist()):
-        lo = offset + 8 - base
-        hi = lo + size
+    for size, found in zip(sizes.tolist(), vops):
         if held:  # the held VOP is decoded; this chunk's VOP is held from its start, or dropped
             frames += 1
-            first = data.find(_VOP, lo, hi) if size > 7 else -1
-            if data.find(b"\x00\x00\x01\xb0", lo, hi) == lo or (first >= 0 and data.count(_VOP, lo, hi) > 1):
+            if size <= 7 or not found:
+                held = False
+                continue
+            if found[0] == "VOS" or len(found) > 1:
                 return None
-            held = first >= 0 and _vop_type(data, first) != "P"
-            if first >= 0 and not held:
+            if found[0] == "P":
                 return None  # a P-VOP would be lost
-            continue
-        if size <= _MAX_NVOP_SIZE or data.count(_VOP, lo, hi) not in (1, 2):
+            continue  # an I- or B-VOP: held in turn
+        types = found[1:] if found and found[0] == "VOS" else found  # a keyframe may start a new sequence
+        if size <= _MAX_NVOP_SIZE or len(types) not in (1, 2):
             return None
         frames += 1
-        first = data.find(_VOP, lo, hi)
-        second = data.find(_VOP, first + 4, hi)
-        if second >= 0:
-            if hi - second <= 7 or _vop_type(data, second) == "P":
+        if len(types) == 2:
+            if types[1] == "P":
                 return None
             held = True
     return frames  # a VOP still held at the end is never decoded (FFmpeg drains only its delay)
 
 
-def _vop_type(data: bytes, start: int) -> str:
-    """"I", "P", "B" or "S" (sprite) of the VOP whose start code is at `start`; FFmpeg holds back
-    only VOPs whose second type bit is clear (I and B)."""
-    return "IPBS"[data[start + 4] >> 6] if start + 4 < len(data) else "P"
+_START = re.compile(rb"\x00\x00\x01([\xb0\xb6])(.)", re.S)
+
+
+def _vops_by_chunk(data: bytes, starts: list[int], sizes: list[int]) -> list[list[str]]:
+    """Per chunk, the types ("I", "P", "B", "S") of its VOPs in order, and "VOS" for a visual
+    object sequence start code at its very start (FFmpeg drops a held VOP there)."""
+    out: list[list[str]] = [[] for _ in starts]
+    chunk, ends = 0, [s + n for s, n in zip(starts, sizes)]
+    for match in _START.finditer(data):
+        pos = match.start()
+        while chunk < len(starts) and pos >= ends[chunk]:
+            chunk += 1
+        if chunk == len(starts):
+            break
+        if pos < starts[chunk] or pos + 5 > ends[chunk]:
+            continue  # in a chunk header, padding, or cut off at the chunk's end
+        if match.group(1) == b"\xb6":
+            out[chunk].append("IPBS"[match.group(2)[0] >> 6])
+        elif pos == starts[chunk]:
+            out[chunk].append("VOS")
+    return out
 
 
 def _ends_early(times: np.ndarray, fps: float, duration: float) -> bool:
