@@ -1,29 +1,36 @@
-"""A probe of AVI files from the container's own index: exact frame counts without PyAV.
+"""Exact metadata of AVI and MP4/MOV files from the container's own index, without PyAV.
 
-`probe(exact=True)` needs the number of frames a full decode gives. For an AVI that number can
-be read off the `idx1` index (one 16-byte entry per chunk) when every chunk holds one frame:
-the decoders skip zero-size chunks (the drops of a VFR encode) and give one frame per other
-chunk. Reading the headers and the index is two or three small reads and no PyAV at all, which
-is what makes cold indexing of a 10,000-file dataset fast.
+`probe(exact=True)` needs the number of frames a full decode gives. Both containers carry an
+index that tells it in most files; reading the headers and the index is a few small reads and
+a little numpy, which is what makes cold indexing of a 10,000-file dataset fast. Where the index
+cannot tell, the functions here answer None and the caller takes PyAV's exact path (demuxing,
+or decoding).
 
-Where a chunk may hold other than one frame, `avi_probe` answers None and the caller takes the
-exact path (demuxing, or decoding): codecs not listed in `_CODECS`; MPEG-4 chunks small enough to
-be not-coded VOPs (FFmpeg outputs no frame for those); DivX/XviD "packed bitstream" (two VOPs in
-one chunk, a placeholder in the next) unless every chunk follows the one pattern whose count
-is known (see `_packed_frames`); an index that disagrees with the header's frame count or points
-past the end of the file (truncation); OpenDML files (several RIFF parts, `indx` indexes).
+AVI (`avi_probe`): one `idx1` entry per chunk. The decoders skip zero-size chunks (the drops of
+a VFR encode) and give one frame per other chunk, except: codecs not in `_CODECS`; MPEG-4 chunks
+small enough to be not-coded VOPs (no frame out); DivX/XviD "packed bitstream" (two VOPs in one
+chunk, a placeholder in the next) unless its chunks follow the pattern `_packed_frames` counts;
+VFR drops in an MPEG-4 stream (the exact path numbers their frames by decoding); an index that
+disagrees with the header's frame count or points past the end of the file (truncation);
+OpenDML files (several RIFF parts, `indx` indexes). Those: None.
+
+MP4/MOV (`mp4_probe`): the moov box's sample table, edit list and track header give the frames
+the edit list does not hide, the rate, size and display rotation, as FFmpeg reads them.
+Fragmented files, several edits and samples past the end of the file: None.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import struct
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from .container import VideoInfo, frame_rate_varies
+from .container import VideoInfo, frame_rate_varies, sniff_container
 
 # biCompression (upper case) -> FFmpeg's codec name; only codecs whose decoder gives one frame per chunk
 _CODECS = {b"XVID": "mpeg4", b"DIVX": "mpeg4", b"DX50": "mpeg4", b"FMP4": "mpeg4", b"MP4V": "mpeg4",
@@ -46,6 +53,19 @@ class _Header:
         self.compression = strf[16:20]
         self.extradata = strf[40:]
         self.odml = odml
+
+
+def index_probe(path: str | os.PathLike, rotate: bool = True) -> VideoInfo | None:
+    """`probe(path, exact=True, rotate=rotate)` read from an AVI's or MP4/MOV's own index alone,
+    or None when the file is neither or its index cannot tell (then PyAV must)."""
+    try:
+        kind = sniff_container(Path(path))
+    except OSError:
+        return None
+    info = avi_probe(path) if kind == "AVI" else mp4_probe(path) if kind == "MP4/MOV" else None
+    if info is not None and not rotate and info.rotation % 180:
+        info = replace(info, width=info.height, height=info.width)
+    return info
 
 
 def avi_probe(path: str | os.PathLike) -> VideoInfo | None:
@@ -239,3 +259,177 @@ def _ends_early(times: np.ndarray, fps: float, duration: float) -> bool:
         return False
     step = 1.0 / fps
     return float(times[-1]) + step < duration - max(3 * step, 0.002 * duration)
+
+
+# MP4/MOV: the sample table says everything the exact path needs, read here without PyAV (which
+# also decodes a frame for the display matrix): one read of the moov box.
+_MP4_CODECS = {b"avc1": "h264", b"avc3": "h264", b"hvc1": "hevc", b"hev1": "hevc", b"mp4v": "mpeg4",
+               b"av01": "av1", b"vp09": "vp9"}
+
+
+def mp4_probe(path: str | os.PathLike) -> VideoInfo | None:
+    """Exact metadata of an MP4/MOV from its moov box alone, or None when PyAV must tell
+    (fragmented files, several edits, samples past the end of the file, other codecs)."""
+    try:
+        with open(path, "rb") as f:
+            moov = _read_moov(f, os.fstat(f.fileno()).st_size)
+            return None if moov is None else _mp4_info(moov, Path(path), os.fstat(f.fileno()).st_size)
+    except (OSError, struct.error, ValueError, IndexError, KeyError, ZeroDivisionError):
+        return None
+
+
+def _boxes(data: bytes, start: int = 0, end: int | None = None) -> dict[bytes, tuple[int, int]]:
+    """{type: (payload start, end)} of the boxes in data[start:end]; the first of each type, and
+    "trak" as a list of all. Raises ValueError for a box that runs past its parent."""
+    end, pos, out = len(data) if end is None else end, start, {}
+    while pos + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        head = 8
+        if size == 1:
+            size, head = struct.unpack_from(">Q", data, pos + 8)[0], 16
+        elif size == 0:
+            size = end - pos
+        if size < head or pos + size > end:
+            raise ValueError("box past its parent")
+        if kind == b"trak":
+            out.setdefault(b"trak", []).append((pos + head, pos + size))
+        else:
+            out.setdefault(kind, (pos + head, pos + size))
+        pos += size
+    return out
+
+
+def _read_moov(f, size: int) -> bytes | None:
+    """The moov box of an unfragmented file, or None."""
+    pos, moov = 0, None
+    while pos + 8 <= size:
+        f.seek(pos)
+        head = f.read(16)
+        box, kind = struct.unpack_from(">I4s", head)
+        if box == 1:
+            box = struct.unpack_from(">Q", head, 8)[0]
+        elif box == 0:
+            box = size - pos
+        if box < 8 or pos + box > size:
+            return None  # cut off: truncated
+        if kind == b"moof":
+            return None  # fragmented: samples live outside the moov
+        if kind == b"moov":
+            f.seek(pos)
+            moov = f.read(box)
+        pos += box
+    return moov
+
+
+def _full(data: bytes, box: tuple[int, int]) -> tuple[int, int]:
+    """(version, payload start after version and flags) of a full box."""
+    return data[box[0]], box[0] + 4
+
+
+def _table(data: bytes, box: tuple[int, int], fields: str) -> np.ndarray:
+    """The entries of a stts/ctts/stsc/stco/co64-style table: big-endian `fields` per entry."""
+    _, pos = _full(data, box)
+    count = struct.unpack_from(">I", data, pos)[0]
+    dtype = np.dtype([(f"f{i}", ">" + c) for i, c in enumerate(fields)])
+    return np.frombuffer(data, dtype=dtype, count=count, offset=pos + 4)
+
+
+def _mp4_info(moov: bytes, path: Path, file_size: int) -> VideoInfo | None:
+    top = _boxes(moov, 8 if struct.unpack_from(">I", moov)[0] != 1 else 16)
+    version, pos = _full(moov, top[b"mvhd"])
+    movie_scale = struct.unpack_from(">I", moov, pos + (16 if version else 8))[0]
+    for trak in top.get(b"trak", []):
+        boxes = _boxes(moov, *trak)
+        mdia = _boxes(moov, *boxes[b"mdia"])
+        if moov[mdia[b"hdlr"][0] + 8:mdia[b"hdlr"][0] + 12] == b"vide":
+            return _track_info(moov, boxes, mdia, movie_scale, path, file_size)
+    return None
+
+
+def _track_info(moov: bytes, boxes: dict, mdia: dict, movie_scale: int, path: Path, file_size: int) -> VideoInfo | None:
+    version, pos = _full(moov, mdia[b"mdhd"])
+    scale = struct.unpack_from(">I", moov, pos + (16 if version else 8))[0]
+    stbl = _boxes(moov, *_boxes(moov, *mdia[b"minf"])[b"stbl"])
+    entry = _full(moov, stbl[b"stsd"])[1] + 4
+    codec = _MP4_CODECS.get(moov[entry + 4:entry + 8])
+    if codec is None or b"stsz" not in stbl or scale <= 0:
+        return None
+    width, height = struct.unpack_from(">HH", moov, entry + 32)
+    _, pos = _full(moov, stbl[b"stsz"])
+    uniform, count = struct.unpack_from(">II", moov, pos)
+    sizes = (np.full(count, uniform, dtype=np.int64) if uniform else
+             np.frombuffer(moov, dtype=">u4", count=count, offset=pos + 8).astype(np.int64))
+    stts = _table(moov, stbl[b"stts"], "II")
+    if not count or int(stts["f0"].sum()) != count or _sample_end(moov, stbl, sizes) > file_size:
+        return None  # no frames, or samples past the end of the file
+    dts = np.r_[0, np.cumsum(np.repeat(stts["f1"].astype(np.int64), stts["f0"]))][:count]
+    pts = dts.copy()
+    if b"ctts" in stbl:
+        ctts = _table(moov, stbl[b"ctts"], "Ii")  # signed, as FFmpeg reads version 0 too
+        pts += np.repeat(ctts["f1"].astype(np.int64), ctts["f0"])[:count]
+    shown = _shown(moov, boxes, pts, scale, movie_scale)
+    if shown is None or not shown.any():
+        return None
+    total = int(stts["f1"].astype(np.int64) @ stts["f0"].astype(np.int64))
+    rotation = _matrix_rotation(moov, boxes[b"tkhd"])
+    if rotation % 180:
+        width, height = height, width
+    return VideoInfo(path=str(path), fps=count * scale / total, num_frames=int(shown.sum()),
+                     duration=_shown_duration(moov, boxes, total, scale, movie_scale), width=width, height=height,
+                     codec=codec, rotation=rotation, frames_estimated=False, vfr=frame_rate_varies(dts / scale))
+
+
+def _sample_end(moov: bytes, stbl: dict, sizes: np.ndarray) -> int:
+    """The byte after the last sample of the track (from stsc, stco/co64 and the sizes)."""
+    offsets = _table(moov, stbl[b"stco"], "I")["f0"] if b"stco" in stbl else _table(moov, stbl[b"co64"], "Q")["f0"]
+    stsc = _table(moov, stbl[b"stsc"], "III")
+    firsts = stsc["f0"].astype(np.int64) - 1
+    per_chunk = np.repeat(stsc["f1"].astype(np.int64), np.diff(np.r_[firsts, len(offsets)]))
+    starts = np.minimum(np.r_[0, np.cumsum(per_chunk)], len(sizes))
+    before = np.r_[0, np.cumsum(sizes)]  # bytes of the samples before sample i
+    ends = offsets.astype(np.int64)[:len(per_chunk)] + before[starts[1:]] - before[starts[:-1]]
+    return int(ends.max()) if len(ends) else 0
+
+
+def _edit(moov: bytes, boxes: dict, scale: int, movie_scale: int) -> tuple[int, int] | None | bool:
+    """(media start, media length or 0 for "to the end") of the track's one edit; True without an
+    edit list; None for what is left to FFmpeg (several edits, a rate other than 1)."""
+    if b"edts" not in boxes:
+        return True
+    edts = _boxes(moov, *boxes[b"edts"])
+    if b"elst" not in edts:
+        return True
+    version, pos = _full(moov, edts[b"elst"])
+    count = struct.unpack_from(">I", moov, pos)[0]
+    entry = ">QqHH" if version else ">IiHH"
+    edits = [struct.unpack_from(entry, moov, pos + 4 + i * struct.calcsize(entry)) for i in range(count)]
+    edits = [e for e in edits if e[1] != -1]  # empty edits only delay the start
+    if len(edits) != 1 or edits[0][2:] != (1, 0) or edits[0][1] < 0:
+        return None
+    return edits[0][1], edits[0][0] * scale // movie_scale
+
+
+def _shown(moov: bytes, boxes: dict, pts: np.ndarray, scale: int, movie_scale: int) -> np.ndarray | None:
+    """(N,) bool: the samples the edit list shows (FFmpeg marks the others discarded), or None."""
+    edit = _edit(moov, boxes, scale, movie_scale)
+    if edit is None:
+        return None
+    if edit is True:
+        return np.ones(len(pts), dtype=bool)
+    start, length = edit
+    return (pts >= start) & ((pts < start + length) if length else True)
+
+
+def _shown_duration(moov: bytes, boxes: dict, total: int, scale: int, movie_scale: int) -> float:
+    """Seconds the track lasts as FFmpeg reports it: its samples' durations, cut to its edit's length."""
+    edit = _edit(moov, boxes, scale, movie_scale)
+    return min(edit[1] if isinstance(edit, tuple) and edit[1] else total, total) / scale
+
+
+def _matrix_rotation(moov: bytes, tkhd: tuple[int, int]) -> int:
+    """Counter-clockwise degrees (0, 90, 180, 270) that make the picture upright, from the track
+    header's display matrix (as FFmpeg's av_display_rotation_get reads it)."""
+    version, pos = _full(moov, tkhd)
+    a, b, _, c, d = struct.unpack_from(">iiiii", moov, pos + (48 if version else 36))
+    degrees = -math.degrees(math.atan2(b / (math.hypot(b, d) or 1), a / (math.hypot(a, c) or 1)))
+    return int(round(degrees / 90.0)) % 4 * 90
