@@ -45,6 +45,8 @@ MADE_MP4 = {
     "edit_both.mp4": (["-c", "copy", "-t", "1"], True),  # -ss 0.5 and -t 1: frames after the edit's end hidden
     "rot270.mp4": (["-c", "copy", "-metadata:s:v:0", "rotate=270"], True),
     "mp4v.mp4": (["-c:v", "mpeg4", "-bf", "2"], True),
+    "hevc.mp4": (["-c:v", "libx265", "-tag:v", "hvc1", "-x265-params", "log-level=error"], True),
+    "vp9.mp4": (["-c:v", "libvpx-vp9", "-t", "1"], True),
     "fragmented.mp4": (["-c", "copy", "-movflags", "frag_keyframe+empty_moov"], False),
 }
 SEEK = {"edit_start.mp4": ["-ss", "1.3"], "edit_both.mp4": ["-ss", "0.5"]}
