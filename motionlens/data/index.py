@@ -89,11 +89,17 @@ def _probe_one(path: str, frames_fps: float) -> dict:
 
 
 def _probe_batch(paths: list[str], frames_fps: float) -> list[dict]:
-    """`_probe_one` over a batch, in a worker process: one round trip per batch, not per file."""
-    return [_probe_one(p, frames_fps) for p in paths]
+    """`_probe_one` over a batch in a worker process (one round trip per batch, not per file),
+    with a few threads so that a cold disk has several reads in flight."""
+    with ThreadPoolExecutor(max_workers=_THREADS_PER_PROCESS) as pool:
+        return list(pool.map(lambda p: _probe_one(p, frames_fps), paths))
 
 
-PROCESS_MIN_FILES = 2000  # below this a process pool's start-up costs more than it saves
+# A process pool pays off only with many files and many cores: most probing is waiting on a cold
+# disk, which threads overlap as well, plus a little pure Python (benchmarks/RESULTS_speed.md).
+PROCESS_MIN_FILES = 2000
+PROCESS_MIN_CORES = 8
+_THREADS_PER_PROCESS = 4
 _BATCH = 64
 
 
@@ -101,13 +107,13 @@ def probe_paths(paths: Sequence[str], frames_fps: float = 25.0, workers: int | N
                 processes: bool | None = None) -> Iterator[tuple[str, dict]]:
     """Yield (path, `_probe_one` result) for every path, in order.
 
-    Most AVIs are read from their index in pure Python (`video.index_counts`), which holds the
-    GIL: threads overlap only the reads. So `processes` (None: when there are at least
-    `PROCESS_MIN_FILES` files and more than one core) spreads batches of files over `workers`
-    processes (default: one per core); else `workers` threads (default 8) of this process do it all."""
+    Most AVIs and MP4s are read from their index in pure Python (`video.index_counts`), which
+    holds the GIL between reads. `processes` (None: with at least `PROCESS_MIN_FILES` files and
+    `PROCESS_MIN_CORES` cores) spreads batches of files over `workers` processes (default: one
+    per core), each with a few threads; else `workers` threads (default 8) of this process do it all."""
     cores = os.cpu_count() or 1
     if processes is None:
-        processes = len(paths) >= PROCESS_MIN_FILES and cores > 1
+        processes = len(paths) >= PROCESS_MIN_FILES and cores >= PROCESS_MIN_CORES
     if not processes:
         with ThreadPoolExecutor(max_workers=workers or 8) as pool:
             yield from zip(paths, pool.map(lambda p: _probe_one(p, frames_fps), paths))
