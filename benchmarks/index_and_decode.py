@@ -357,7 +357,7 @@ def cold_index(sizes: list[int], sources: list[Path], tmp: Path, repeats: int, t
             ratio = f" | torchvision / this: wall {base[0] / wall:.2f}x, CPU {base[1] / cpu:.2f}x" if base else ""
             print(f"    {name:24s} {wall:6.2f} s wall, {cpu:6.2f} s CPU ({1000 * cpu / size:.2f} ms CPU/file), "
                   f"{first['videos']} videos, {first['frames']} frames "
-                  f"({'exact' if first['frames'] == expected else 'NOT exact'}){ratio if base is not None else ''}")
+                  f"({'exact' if first['frames'] == expected else 'NOT exact'}){ratio}")
         shutil.rmtree(root)
 
 
