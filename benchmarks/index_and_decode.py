@@ -12,7 +12,8 @@ DataLoader worker per core) in a fresh process of the Python given by `--torchvi
 run the page cache is dropped (`echo 3 > /proc/sys/vm/drop_caches`, needs root; when that fails
 the note says so and the runs are warm). Methods alternate run by run; each figure is the
 median of `--index-repeats` runs, wall and CPU (the process and all its descendants: worker
-processes, forkserver). Our threads-only and process-pool variants are timed at each size too.
+processes, forkserver). Our threads-only and process-pool variants are timed at each size too,
+and another checkout of motionlens (`--other-motionlens`, e.g. the commit before) beside them.
 
 Files: the ffmpeg-made fixtures in tests/assets, 320x240 30 fps XviD AVIs like HMDB51's (made
 with ffmpeg's libxvid when `ffmpeg` is on PATH, with and without packed B-frames; else with our
@@ -321,13 +322,17 @@ def timed_index(python: str, code: str, root: Path, variant: str, env: dict) -> 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def cold_index(sizes: list[int], sources: list[Path], tmp: Path, repeats: int, tv_python: str | None) -> None:
-    """Print cold-indexing figures per folder size: ours (auto, threads, processes) and torchvision's."""
+def cold_index(sizes: list[int], sources: list[Path], tmp: Path, repeats: int, tv_python: str | None,
+               other: str | None = None) -> None:
+    """Print cold-indexing figures per folder size: ours (auto, threads, processes), another
+    checkout's (`other`, e.g. an earlier version) and torchvision's."""
     exact = {p.name: decodable(p) for p in sources}
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    methods = {f"motionlens {v}": (sys.executable, OURS_INDEX, v) for v in ("auto", "threads", "processes")}
+    methods = {f"motionlens {v}": (sys.executable, OURS_INDEX, v, env) for v in ("auto", "threads", "processes")}
+    if other:
+        methods[f"motionlens at {Path(other).name}"] = (sys.executable, OURS_INDEX, "auto", {**env, "PYTHONPATH": other})
     if tv_python and Path(tv_python).exists():
-        methods["torchvision VideoClips"] = (tv_python, TORCHVISION_INDEX, "-")
+        methods["torchvision VideoClips"] = (tv_python, TORCHVISION_INDEX, "-", env)
     else:
         print(f"  torchvision baseline skipped: no --torchvision-python ({tv_python or 'not given'})")
     cold = drop_caches()
@@ -340,11 +345,12 @@ def cold_index(sizes: list[int], sources: list[Path], tmp: Path, repeats: int, t
         for r in range(repeats):
             order = list(methods) if r % 2 == 0 else list(reversed(methods))  # alternate, so load hits all alike
             for name in order:
-                python, code, variant = methods[name]
+                python, code, variant, run_env = methods[name]
                 if cold:
                     drop_caches()
                 try:
-                    runs[name].append(timed_index(python, code, root, variant, {**env, "MOTIONLENS_CACHE": str(tmp / f"c{r}")}))
+                    runs[name].append(timed_index(python, code, root, variant,
+                                                  {**run_env, "MOTIONLENS_CACHE": str(tmp / f"c{r}{name}")}))
                 except RuntimeError as err:
                     print(f"  {name} failed: {err}")
                     methods.pop(name)
@@ -371,6 +377,8 @@ def main() -> None:
     parser.add_argument("--index-repeats", type=int, default=3, help="cold-indexing runs per method and size")
     parser.add_argument("--torchvision-python", help="python of a venv with torchvision and torchcodec (baseline)")
     parser.add_argument("--index-only", action="store_true", help="only the cold-indexing figures")
+    parser.add_argument("--other-motionlens", help="another checkout's root (e.g. `git archive` of an earlier "
+                        "commit), indexed beside ours")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
 
@@ -379,7 +387,8 @@ def main() -> None:
         root = Path(tmp) / "xvid"
         xvid = make_xvid(root, max(args.xvid_videos, args.loader_videos, 24 if args.index_files else 0))
         if args.index_files:
-            cold_index(args.index_files, xvid[:24], Path(tmp), args.index_repeats, args.torchvision_python)
+            cold_index(args.index_files, xvid[:24], Path(tmp), args.index_repeats, args.torchvision_python,
+                       args.other_motionlens)
         if args.index_only:
             return
         t = time.perf_counter()

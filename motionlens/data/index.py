@@ -95,10 +95,11 @@ def _probe_batch(paths: list[str], frames_fps: float) -> list[dict]:
         return list(pool.map(lambda p: _probe_one(p, frames_fps), paths))
 
 
-# A process pool pays off only with many files and many cores: most probing is waiting on a cold
-# disk, which threads overlap as well, plus a little pure Python (benchmarks/RESULTS_speed.md).
+# A process pool pays off only with many files: its start (a forkserver importing motionlens)
+# costs about what 1,000 files of probing do. Each process runs a few threads, because most
+# probing is waiting on a cold disk (benchmarks/RESULTS_speed.md).
 PROCESS_MIN_FILES = 2000
-PROCESS_MIN_CORES = 8
+PROCESS_MIN_CORES = 2
 _THREADS_PER_PROCESS = 4
 _BATCH = 64
 

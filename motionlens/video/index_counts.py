@@ -36,7 +36,6 @@ from .container import VideoInfo, frame_rate_varies, sniff_container
 _CODECS = {b"XVID": "mpeg4", b"DIVX": "mpeg4", b"DX50": "mpeg4", b"FMP4": "mpeg4", b"MP4V": "mpeg4",
            b"MJPG": "mjpeg", b"CVID": "cinepak"}
 _MAX_NVOP_SIZE = 19  # FFmpeg's bound: an MPEG-4 chunk this small may be a not-coded VOP (no frame out)
-_VOP = b"\x00\x00\x01\xb6"
 _INDEX = np.dtype([("tag", "S4"), ("flags", "<u4"), ("offset", "<u4"), ("size", "<u4")])
 _PACKED = re.compile(rb"DivX\d+(?:Build|b)\d+p")  # user data FFmpeg reads as "packed bitstream"
 
@@ -46,10 +45,10 @@ class _Header:
 
     def __init__(self, number: int, strh: bytes, strf: bytes, odml: bool):
         self.number = number  # the stream's number, as in its chunks' tags ("00dc")
-        (self.handler, self.scale, self.rate, self.length,
-         self.sample_size) = (strh[4:8], *struct.unpack_from("<II", strh, 20), struct.unpack_from("<I", strh, 32)[0],
-                              struct.unpack_from("<I", strh, 44)[0])
-        self.width, self.height = struct.unpack_from("<ii", strf, 4)
+        self.scale, self.rate = struct.unpack_from("<II", strh, 20)  # frames per second = rate / scale
+        self.length = struct.unpack_from("<I", strh, 32)[0]  # chunks, empty ones included
+        self.sample_size = struct.unpack_from("<I", strh, 44)[0]  # 0: one chunk per frame, as video has
+        self.width, self.height = struct.unpack_from("<ii", strf, 4)  # BITMAPINFOHEADER; negative: top-down
         self.compression = strf[16:20]
         self.extradata = strf[40:]
         self.odml = odml
@@ -101,8 +100,9 @@ def _probe_open(f, path: Path) -> VideoInfo | None:
         return None  # an index that does not cover the stream as the header counts it
     sizes = mine["size"].astype(np.int64)
     offsets = mine["offset"].astype(np.int64) + _offset_base(f, mine[0], chunks["movi"][0])
-    if offsets.min() < 0 or int((offsets + 8 + sizes).max()) > size or not _chunk_at(f, offsets[-1], mine[-1]):
-        return None  # the index points past the end: truncated
+    if (offsets.min() < 0 or int((offsets + 8 + sizes).max()) > size or not _chunk_at(f, offsets[0], mine[0])
+            or not _chunk_at(f, offsets[-1], mine[-1])):
+        return None  # the index points past the end (truncated) or at other chunks
     shown = sizes > 0
     if np.any(np.diff(offsets[shown]) <= 0):
         return None  # chunks out of file order or shared: FFmpeg reads such files differently
@@ -214,10 +214,8 @@ def _packed_frames(f, offsets: np.ndarray, sizes: np.ndarray) -> int | None:
             if size <= 7 or not found:
                 held = False
                 continue
-            if found[0] == "VOS" or len(found) > 1:
-                return None
-            if found[0] == "P":
-                return None  # a P-VOP would be lost
+            if found[0] in ("VOS", "P") or len(found) > 1:
+                return None  # a new sequence drops what is held; a P-VOP would be lost
             continue  # an I- or B-VOP: held in turn
         types = found[1:] if found and found[0] == "VOS" else found  # a keyframe may start a new sequence
         if size <= _MAX_NVOP_SIZE or len(types) not in (1, 2):
