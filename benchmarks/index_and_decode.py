@@ -94,7 +94,8 @@ if processes is not None:
 wall, cpu = time.perf_counter(), tree_cpu_s()
 found = index.build_index("folder:" + sys.argv[1], cache=False)
 wall, cpu = time.perf_counter() - wall, tree_cpu_s() - cpu
-print(json.dumps({"wall": wall, "cpu": cpu, "videos": len(found), "frames": sum(r.num_frames for r in found.records)}))
+print(json.dumps({"wall": wall, "cpu": cpu, "videos": len(found), "frames": sum(r.num_frames for r in found.records),
+                  "from": index.__file__}))
 """
 TORCHVISION_INDEX = TREE_CPU + """
 import json, sys, time
@@ -314,9 +315,10 @@ def drop_caches() -> bool:
         return False
 
 
-def timed_index(python: str, code: str, root: Path, variant: str, env: dict) -> dict:
-    """What OURS_INDEX / TORCHVISION_INDEX print, run in a fresh process of `python`."""
-    done = subprocess.run([python, "-c", code, str(root), variant], capture_output=True, text=True, env=env)
+def timed_index(python: str, code: str, root: Path, variant: str, env: dict, cwd: str) -> dict:
+    """What OURS_INDEX / TORCHVISION_INDEX print, run in a fresh process of `python` in `cwd`
+    (which `python -c` puts first on sys.path: the checkout whose motionlens is timed)."""
+    done = subprocess.run([python, "-c", code, str(root), variant], capture_output=True, text=True, env=env, cwd=cwd)
     if done.returncode:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -328,16 +330,19 @@ def cold_index(sizes: list[int], sources: list[Path], tmp: Path, repeats: int, t
     checkout's (`other`, e.g. an earlier version) and torchvision's."""
     exact = {p.name: decodable(p) for p in sources}
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    methods = {f"motionlens {v}": (sys.executable, OURS_INDEX, v, env) for v in ("auto", "threads", "processes")}
+    # name -> (python, code, variant, environment, working folder: the checkout imported)
+    methods = {f"motionlens {v}": (sys.executable, OURS_INDEX, v, env, str(REPO))
+               for v in ("auto", "threads", "processes")}
     if other:
-        methods[f"motionlens at {Path(other).name}"] = (sys.executable, OURS_INDEX, "auto", {**env, "PYTHONPATH": other})
+        methods[f"motionlens at {Path(other).name}"] = (sys.executable, OURS_INDEX, "auto",
+                                                        {**env, "PYTHONPATH": other}, other)
     if tv_python and Path(tv_python).exists():
-        methods["torchvision VideoClips"] = (tv_python, TORCHVISION_INDEX, "-", env)
+        methods["torchvision VideoClips"] = (tv_python, TORCHVISION_INDEX, "-", env, str(tmp))
     else:
         print(f"  torchvision baseline skipped: no --torchvision-python ({tv_python or 'not given'})")
     cold = drop_caches()
-    print(f"cold indexing, exact frame counts; page cache dropped before each run: {'yes' if cold else 'NO (warm runs)'}"
-          f"; median of {repeats} runs")
+    print("cold indexing, exact frame counts; page cache dropped before each run: "
+          f"{'yes' if cold else 'NO (warm runs)'}; median of {repeats} runs")
     for size in sizes:
         root = hmdb_like(tmp / f"hmdb{size}", size, sources)
         expected = sum(exact[sources[i % len(sources)].name] for i in range(size))
@@ -345,18 +350,21 @@ def cold_index(sizes: list[int], sources: list[Path], tmp: Path, repeats: int, t
         for r in range(repeats):
             order = list(methods) if r % 2 == 0 else list(reversed(methods))  # alternate, so load hits all alike
             for name in order:
-                python, code, variant, run_env = methods[name]
+                python, code, variant, run_env, cwd = methods[name]
                 if cold:
                     drop_caches()
                 try:
                     runs[name].append(timed_index(python, code, root, variant,
-                                                  {**run_env, "MOTIONLENS_CACHE": str(tmp / f"c{r}{name}")}))
+                                                  {**run_env, "MOTIONLENS_CACHE": str(tmp / f"c{r}{name}")}, cwd))
                 except RuntimeError as err:
                     print(f"  {name} failed: {err}")
                     methods.pop(name)
                     runs.pop(name)
         figures = {name: (float(np.median([x["wall"] for x in rs])), float(np.median([x["cpu"] for x in rs])), rs[0])
                    for name, rs in runs.items() if rs}
+        for name, (_, _, first) in figures.items():
+            if "from" in first and name.startswith("motionlens at"):
+                print(f"  ({name}: motionlens imported from {first['from']})")
         base = figures.get("torchvision VideoClips")
         print(f"  {size} AVIs ({expected} frames by a full decode):")
         for name, (wall, cpu, first) in figures.items():

@@ -112,9 +112,9 @@ def main() -> None:
     many = (TARGET_CORES - 1) * per_core
     print(f"per core: {per_core:.1f} clips/s ({per_clip:.1f} ms CPU/clip at {at_cores['workers']} workers on "
           f"{at_cores['cores']} cores)")
+    verdict = "enough" if many >= GPU_CLIPS_PER_S else f"the GPU would wait ({100 * many / GPU_CLIPS_PER_S:.0f}% busy)"
     print(f"{TARGET_CORES} cores ({TARGET_CORES - 1} feeding the loader, linear): about {many:.0f} clips/s, against an "
-          f"assumed {GPU_CLIPS_PER_S:.0f} clips/s r2plus1d_18 AMP training step on an H100-class GPU: "
-          f"{'enough' if many >= GPU_CLIPS_PER_S else f'the GPU would wait ({100 * many / GPU_CLIPS_PER_S:.0f}% busy)'}")
+          f"assumed {GPU_CLIPS_PER_S:.0f} clips/s r2plus1d_18 AMP training step on an H100-class GPU: {verdict}")
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
