@@ -41,13 +41,15 @@ TARGET_CORES = 16
 
 def run_one(root: str, workers: int, clips: int) -> dict:
     """Time the training loader over whole epochs until `clips` clips, after one warm-up epoch."""
+    import motionlens.data
     from motionlens.config import DataConfig
-    from motionlens.data import Pipeline, build_index, make_dataset, make_loader
+    from motionlens.data import build_index, make_dataset, make_loader
 
+    spec_class = getattr(motionlens.data, "InputSpec", None) or motionlens.data.Pipeline  # Pipeline: older versions
     index = build_index(f"folder:{root}")  # from the probe cache the parent filled
     data = DataConfig(batch_size=8, num_workers=workers, train_sampler="random")
-    pipe = Pipeline(clip_len=16, frame_stride=1, target_fps=None, resize=(128, 171), crop_size=112,
-                    mean=(0.43216, 0.394666, 0.37645), std=(0.22803, 0.22145, 0.216989))
+    pipe = spec_class(clip_len=16, frame_stride=1, target_fps=None, resize=(128, 171), crop_size=112,
+                      mean=(0.43216, 0.394666, 0.37645), std=(0.22803, 0.22145, 0.216989))
     dataset = make_dataset(index, pipe, train=True, data=data)
     loader = make_loader(dataset, data.batch_size, True, workers, 0)
     loader.sampler.set_epoch(0)
