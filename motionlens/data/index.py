@@ -9,6 +9,7 @@ mtime, and never crashes on a bad file: the file is left out and listed in `fail
 from __future__ import annotations
 
 import json
+import logging
 import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +23,8 @@ from .hara_json import parse_hara_json
 from .kinetics import is_kinetics_csv
 from .layouts import parse_folder, parse_hmdb51, parse_kinetics, parse_list, parse_ucf101
 from .records import SPLITS, Entry, Parsed, SplitReport, VideoIndex, VideoRecord, split_from_name  # noqa: F401 (re-exported)
+
+log = logging.getLogger(__name__)
 
 
 def default_cache_dir() -> Path:
@@ -95,8 +98,7 @@ def _probe_batch(paths: list[str], frames_fps: float) -> list[dict]:
         return list(pool.map(lambda p: _probe_one(p, frames_fps), paths))
 
 
-# A process pool pays off only with many files: its start (a forkserver importing motionlens)
-# costs about what 1,000 files of probing do. Each process runs a few threads, because most
+# A process pool pays off only with many files. Each process runs a few threads, because most
 # probing is waiting on a cold disk (benchmarks/RESULTS_speed.md).
 PROCESS_MIN_FILES = 2000
 PROCESS_MIN_CORES = 2
@@ -120,13 +122,21 @@ def probe_paths(paths: Sequence[str], frames_fps: float = 25.0, workers: int | N
             yield from zip(paths, pool.map(lambda p: _probe_one(p, frames_fps), paths))
         return
     import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
 
     batches = [list(paths[i:i + _BATCH]) for i in range(0, len(paths), _BATCH)]
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["motionlens.data.index"])
-    with ProcessPoolExecutor(max_workers=workers or cores, mp_context=context) as pool:
-        for batch, results in zip(batches, pool.map(_probe_batch, batches, [frames_fps] * len(batches))):
-            yield from zip(batch, results)
+    # fork, as DataLoader workers start: nothing to import, and no re-run of a calling script
+    # that lacks a main guard (spawn and forkserver import it again in every worker)
+    context = multiprocessing.get_context("fork")
+    done = 0
+    try:
+        with ProcessPoolExecutor(max_workers=workers or cores, mp_context=context) as pool:
+            for batch, results in zip(batches, pool.map(_probe_batch, batches, [frames_fps] * len(batches))):
+                yield from zip(batch, results)
+                done += len(batch)
+    except (BrokenProcessPool, OSError) as err:  # a worker killed (out of memory), no processes allowed
+        log.warning("probing in worker processes failed (%s); going on with threads", err)
+        yield from probe_paths(paths[done:], frames_fps, workers, processes=False)
 
 
 def probe_entries(
