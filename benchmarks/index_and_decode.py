@@ -12,7 +12,7 @@ DataLoader worker per core) in a fresh process of the Python given by `--torchvi
 run the page cache is dropped (`echo 3 > /proc/sys/vm/drop_caches`, needs root; when that fails
 the note says so and the runs are warm). Methods alternate run by run; each figure is the
 median of `--index-repeats` runs, wall and CPU (the process and all its descendants: worker
-processes, forkserver). Our threads-only and process-pool variants are timed at each size too,
+processes, and their children). Our threads-only and process-pool variants are timed at each size too,
 and another checkout of motionlens (`--other-motionlens`, e.g. the commit before) beside them.
 
 Files: the ffmpeg-made fixtures in tests/assets, 320x240 30 fps XviD AVIs like HMDB51's (made
@@ -64,7 +64,7 @@ from motionlens.video import count_frames, read_frames
 ASSETS = Path(__file__).resolve().parents[1] / "tests" / "assets"
 REPO = Path(__file__).resolve().parents[1]
 # CPU seconds of this process and all its descendants: finished children (DataLoader workers),
-# running ones (a forkserver) and what those reaped (the forkserver's pool workers). Used in the
+# running ones and what those reaped (a forkserver's pool workers, in older versions). Used in the
 # fresh processes below, which must not import motionlens (the torchvision venv lacks it).
 TREE_CPU = """
 import os, resource
