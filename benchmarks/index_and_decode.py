@@ -1,6 +1,19 @@
 """Index time, random-clip decode per installed decoder, and training-loader clips/s, in one run.
 
-    python benchmarks/index_and_decode.py
+    python benchmarks/index_and_decode.py [--torchvision-python /work/wt/tvvenv/bin/python]
+    python benchmarks/index_and_decode.py --index-only --index-files 600 6000 --torchvision-python ...
+
+Cold indexing (first): HMDB51-like folders of 600 and 6,000 AVIs (51 class folders; copies of 24
+distinct 320x240 30 fps 4 s XviD encodes, half with packed B-frames, so every file is its own
+bytes on disk), indexed with exact frame counts by `build_index(cache=False)` in a fresh
+process, against torchvision's `VideoClips` (frame counts from torchcodec's metadata, with one
+DataLoader worker per core) in a fresh process of the Python given by `--torchvision-python`
+(a venv with torch, torchvision and torchcodec; skipped with a note when absent). Before each
+run the page cache is dropped (`echo 3 > /proc/sys/vm/drop_caches`, needs root; when that fails
+the note says so and the runs are warm). Methods alternate run by run; each figure is the
+median of `--index-repeats` runs, wall and CPU (the process and all its descendants: worker
+processes, and their children). Our threads-only and process-pool variants are timed at each size too,
+and another checkout of motionlens (`--other-motionlens`, e.g. the commit before) beside them.
 
 Files: the ffmpeg-made fixtures in tests/assets, 320x240 30 fps XviD AVIs like HMDB51's (made
 with ffmpeg's libxvid when `ffmpeg` is on PATH, with and without packed B-frames; else with our
@@ -32,10 +45,12 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import os
 import resource
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -47,6 +62,54 @@ from motionlens.data.index import build_index
 from motionlens.video import count_frames, read_frames
 
 ASSETS = Path(__file__).resolve().parents[1] / "tests" / "assets"
+REPO = Path(__file__).resolve().parents[1]
+# CPU seconds of this process and all its descendants: finished children (DataLoader workers),
+# running ones and what those reaped (a forkserver's pool workers, in older versions). Used in the
+# fresh processes below, which must not import motionlens (the torchvision venv lacks it).
+TREE_CPU = """
+import os, resource
+def tree_cpu_s():
+    own, done = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = own.ru_utime + own.ru_stime + done.ru_utime + done.ru_stime
+    for task in os.listdir("/proc/self/task"):
+        try:
+            pids = open(f"/proc/self/task/{task}/children").read().split()
+        except OSError:
+            continue
+        for pid in pids:
+            try:
+                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+    return total
+"""
+# Each prints {"wall", "cpu", "videos", "frames"} as JSON; argv: root, variant.
+OURS_INDEX = TREE_CPU + """
+import json, sys, time
+import motionlens.data.index as index
+processes = {"auto": None, "threads": False, "processes": True}[sys.argv[2]]
+if processes is not None:
+    index.PROCESS_MIN_FILES = 0 if processes else 1 << 62
+wall, cpu = time.perf_counter(), tree_cpu_s()
+found = index.build_index("folder:" + sys.argv[1], cache=False)
+wall, cpu = time.perf_counter() - wall, tree_cpu_s() - cpu
+print(json.dumps({"wall": wall, "cpu": cpu, "videos": len(found), "frames": sum(r.num_frames for r in found.records),
+                  "from": index.__file__}))
+"""
+TORCHVISION_INDEX = TREE_CPU + """
+import json, sys, time
+from torchvision.datasets.folder import find_classes, make_dataset
+from torchvision.datasets.video_utils import VideoClips
+wall, cpu = time.perf_counter(), tree_cpu_s()
+classes, class_to_idx = find_classes(sys.argv[1])
+samples = make_dataset(sys.argv[1], class_to_idx, extensions=("avi",))
+clips = VideoClips([path for path, _ in samples], clip_length_in_frames=16, frames_between_clips=1,
+                   num_workers=os.cpu_count(), output_format="THWC")
+wall, cpu = time.perf_counter() - wall, tree_cpu_s() - cpu
+print(json.dumps({"wall": wall, "cpu": cpu, "videos": len(clips.video_paths),
+                  "frames": sum(len(p) for p in clips.video_pts)}))
+"""
 
 
 def make_xvid(folder: Path, count: int) -> list[Path]:
@@ -235,19 +298,110 @@ def loader_figures(spec: str, clips: int, workers: int = 2, decord_read=None) ->
     return {name: (n / wall, 1000 * cpu / n) for name, (n, wall, cpu) in done.items()}
 
 
+def hmdb_like(root: Path, count: int, sources: list[Path]) -> Path:
+    """`count` copies of `sources` in 51 class folders; real copies, so each has its own disk pages."""
+    for i in range(count):
+        source = sources[i % len(sources)]
+        target = root / f"class{i % 51:02d}" / f"v{i:05d}_{source.name}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    return root
+
+
+def drop_caches() -> bool:
+    """Empty the page cache (root only); False when that is not allowed here."""
+    try:
+        subprocess.run(["sync"], check=True)
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        return True
+    except (OSError, subprocess.CalledProcessError):
+        return False
+
+
+def timed_index(python: str, code: str, root: Path, variant: str, env: dict, cwd: str) -> dict:
+    """What OURS_INDEX / TORCHVISION_INDEX print, run in a fresh process of `python` in `cwd`
+    (which `python -c` puts first on sys.path: the checkout whose motionlens is timed)."""
+    done = subprocess.run([python, "-c", code, str(root), variant], capture_output=True, text=True, env=env, cwd=cwd)
+    if done.returncode:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cold_index(sizes: list[int], sources: list[Path], tmp: Path, repeats: int, tv_python: str | None,
+               other: str | None = None) -> None:
+    """Print cold-indexing figures per folder size: ours (auto, threads, processes), another
+    checkout's (`other`, e.g. an earlier version) and torchvision's."""
+    exact = {p.name: decodable(p) for p in sources}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    # name -> (python, code, variant, environment, working folder: the checkout imported)
+    methods = {f"motionlens {v}": (sys.executable, OURS_INDEX, v, env, str(REPO))
+               for v in ("auto", "threads", "processes")}
+    if other:
+        methods[f"motionlens at {Path(other).name}"] = (sys.executable, OURS_INDEX, "auto",
+                                                        {**env, "PYTHONPATH": other}, other)
+    if tv_python and Path(tv_python).exists():
+        methods["torchvision VideoClips"] = (tv_python, TORCHVISION_INDEX, "-", env, str(tmp))
+    else:
+        print(f"  torchvision baseline skipped: no --torchvision-python ({tv_python or 'not given'})")
+    cold = drop_caches()
+    print("cold indexing, exact frame counts; page cache dropped before each run: "
+          f"{'yes' if cold else 'NO (warm runs)'}; median of {repeats} runs")
+    for size in sizes:
+        root = hmdb_like(tmp / f"hmdb{size}", size, sources)
+        expected = sum(exact[sources[i % len(sources)].name] for i in range(size))
+        runs: dict[str, list[dict]] = {name: [] for name in methods}
+        for r in range(repeats):
+            order = list(methods) if r % 2 == 0 else list(reversed(methods))  # alternate, so load hits all alike
+            for name in order:
+                python, code, variant, run_env, cwd = methods[name]
+                if cold:
+                    drop_caches()
+                try:
+                    runs[name].append(timed_index(python, code, root, variant,
+                                                  {**run_env, "MOTIONLENS_CACHE": str(tmp / f"c{r}{name}")}, cwd))
+                except RuntimeError as err:
+                    print(f"  {name} failed: {err}")
+                    methods.pop(name)
+                    runs.pop(name)
+        figures = {name: (float(np.median([x["wall"] for x in rs])), float(np.median([x["cpu"] for x in rs])), rs[0])
+                   for name, rs in runs.items() if rs}
+        for name, (_, _, first) in figures.items():
+            if "from" in first and name.startswith("motionlens at"):
+                print(f"  ({name}: motionlens imported from {first['from']})")
+        base = figures.get("torchvision VideoClips")
+        print(f"  {size} AVIs ({expected} frames by a full decode):")
+        for name, (wall, cpu, first) in figures.items():
+            ratio = f" | torchvision / this: wall {base[0] / wall:.2f}x, CPU {base[1] / cpu:.2f}x" if base else ""
+            print(f"    {name:24s} {wall:6.2f} s wall, {cpu:6.2f} s CPU ({1000 * cpu / size:.2f} ms CPU/file), "
+                  f"{first['videos']} videos, {first['frames']} frames "
+                  f"({'exact' if first['frames'] == expected else 'NOT exact'}){ratio}")
+        shutil.rmtree(root)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--xvid-videos", type=int, default=8, help="XviD AVIs for random-clip decode")
     parser.add_argument("--clips", type=int, default=15, help="random clips per file and method")
     parser.add_argument("--loader-videos", type=int, default=48, help="XviD AVIs the loader reads")
     parser.add_argument("--loader-epochs", type=int, default=4, help="epochs per loader variant")
+    parser.add_argument("--index-files", type=int, nargs="*", default=[600, 6000], help="cold-indexing folder sizes")
+    parser.add_argument("--index-repeats", type=int, default=3, help="cold-indexing runs per method and size")
+    parser.add_argument("--torchvision-python", help="python of a venv with torchvision and torchcodec (baseline)")
+    parser.add_argument("--index-only", action="store_true", help="only the cold-indexing figures")
+    parser.add_argument("--other-motionlens", help="another checkout's root (e.g. `git archive` of an earlier "
+                        "commit), indexed beside ours")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["MOTIONLENS_CACHE"] = str(Path(tmp) / "cache")
         root = Path(tmp) / "xvid"
-        xvid = make_xvid(root, max(args.xvid_videos, args.loader_videos))
+        xvid = make_xvid(root, max(args.xvid_videos, args.loader_videos, 24 if args.index_files else 0))
+        if args.index_files:
+            cold_index(args.index_files, xvid[:24], Path(tmp), args.index_repeats, args.torchvision_python,
+                       args.other_motionlens)
+        if args.index_only:
+            return
         t = time.perf_counter()
         index = build_index(f"folder:{root}", cache=False)
         ours = time.perf_counter() - t

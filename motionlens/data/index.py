@@ -1,18 +1,19 @@
 """VideoIndex: the list of (video, label, split) records a dataset is made of.
 
 An index is built from a dataset laid out as it ships (see `layouts.py`). Building counts
-each file's frames as the decoders give them (`probe(exact=True)`: demuxing, no decoding, except
-AVIs with B-frames), caches what it read by path, size and mtime, and never crashes on a
-bad file: the file is left out and listed in `failures` with its reason.
+each file's frames as the decoders give them (`probe(exact=True)`: most AVIs from their index,
+other files by demuxing, a few by decoding), in parallel, caches what it read by path, size and
+mtime, and never crashes on a bad file: the file is left out and listed in `failures` with its reason.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from ..core.atomic import write_text
 from ..core.cache import cache_dir as shared_cache_dir
@@ -22,6 +23,8 @@ from .hara_json import parse_hara_json
 from .kinetics import is_kinetics_csv
 from .layouts import parse_folder, parse_hmdb51, parse_kinetics, parse_list, parse_ucf101
 from .records import SPLITS, Entry, Parsed, SplitReport, VideoIndex, VideoRecord, split_from_name  # noqa: F401 (re-exported)
+
+log = logging.getLogger(__name__)
 
 
 def default_cache_dir() -> Path:
@@ -88,6 +91,54 @@ def _probe_one(path: str, frames_fps: float) -> dict:
     return {k: getattr(info, k) for k in ("fps", "num_frames", "duration", "width", "height", "frames_estimated")}
 
 
+def _probe_batch(paths: list[str], frames_fps: float) -> list[dict]:
+    """`_probe_one` over a batch in a worker process (one round trip per batch, not per file),
+    with a few threads so that a cold disk has several reads in flight."""
+    with ThreadPoolExecutor(max_workers=_THREADS_PER_PROCESS) as pool:
+        return list(pool.map(lambda p: _probe_one(p, frames_fps), paths))
+
+
+# A process pool pays off only with many files. Each process runs a few threads, because most
+# probing is waiting on a cold disk (benchmarks/RESULTS_speed.md).
+PROCESS_MIN_FILES = 2000
+PROCESS_MIN_CORES = 2
+_THREADS_PER_PROCESS = 4
+_BATCH = 64
+
+
+def probe_paths(paths: Sequence[str], frames_fps: float = 25.0, workers: int | None = None,
+                processes: bool | None = None) -> Iterator[tuple[str, dict]]:
+    """Yield (path, `_probe_one` result) for every path, in order.
+
+    Most AVIs and MP4s are read from their index in pure Python (`video.index_counts`), which
+    holds the GIL between reads. `processes` (None: with at least `PROCESS_MIN_FILES` files and
+    `PROCESS_MIN_CORES` cores) spreads batches of files over `workers` processes (default: one
+    per core), each with a few threads; else `workers` threads (default 8) of this process do it all."""
+    cores = os.cpu_count() or 1
+    if processes is None:
+        processes = len(paths) >= PROCESS_MIN_FILES and cores >= PROCESS_MIN_CORES
+    if not processes:
+        with ThreadPoolExecutor(max_workers=workers or 8) as pool:
+            yield from zip(paths, pool.map(lambda p: _probe_one(p, frames_fps), paths))
+        return
+    import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
+
+    batches = [list(paths[i:i + _BATCH]) for i in range(0, len(paths), _BATCH)]
+    # fork, as DataLoader workers start: nothing to import, and no re-run of a calling script
+    # that lacks a main guard (spawn and forkserver import it again in every worker)
+    context = multiprocessing.get_context("fork")
+    done = 0
+    try:
+        with ProcessPoolExecutor(max_workers=workers or cores, mp_context=context) as pool:
+            for batch, results in zip(batches, pool.map(_probe_batch, batches, [frames_fps] * len(batches))):
+                yield from zip(batch, results)
+                done += len(batch)
+    except (BrokenProcessPool, OSError) as err:  # a worker killed (out of memory), no processes allowed
+        log.warning("probing in worker processes failed (%s); going on with threads", err)
+        yield from probe_paths(paths[done:], frames_fps, workers, processes=False)
+
+
 def probe_entries(
     entries: Sequence[Entry],
     classes: Sequence[str],
@@ -95,9 +146,11 @@ def probe_entries(
     cache: bool = True,
     frames_fps: float = 25.0,
     progress: Callable[[int, int], None] | None = None,
-    workers: int = 8,
+    workers: int | None = None,
+    processes: bool | None = None,
 ) -> tuple[list[VideoRecord], list[tuple[str, str]]]:
-    """Probe every entry (headers only, threaded, cached) into records; failures are listed, not raised."""
+    """Probe every entry (exact counts, in parallel, cached) into records; failures are listed,
+    not raised. `workers` and `processes` as `probe_paths` takes them."""
     store = ProbeCache(root) if cache else None
     label_of = {name: i for i, name in enumerate(classes)}
     paths = sorted({e.path for e in entries})
@@ -113,14 +166,13 @@ def probe_entries(
     if progress:
         progress(done, len(paths))
     if todo:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for p, result in zip(todo, pool.map(lambda p: _probe_one(p, frames_fps), todo)):
-                results[p] = result
-                if store:
-                    store.put(p, result)
-                done += 1
-                if progress:
-                    progress(done, len(paths))
+        for p, result in probe_paths(todo, frames_fps, workers, processes):
+            results[p] = result
+            if store:
+                store.put(p, result)
+            done += 1
+            if progress:
+                progress(done, len(paths))
         if store:
             store.save()
     records, failures = [], []

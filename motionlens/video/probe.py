@@ -10,6 +10,7 @@ from ..core.errors import VideoError
 from .container import VIDEO_EXTENSIONS, VideoInfo, _count_from_sample_table, _rotation, open_video, stream_header  # noqa: F401 (VIDEO_EXTENSIONS, VideoInfo are this module's public names too)
 from .frame_dir import frame_folder
 from .frame_table import frame_table
+from .index_counts import index_probe
 
 
 def probe(path: str | os.PathLike, default_fps: float = 25.0, exact: bool = False, rotate: bool = True) -> VideoInfo:
@@ -19,11 +20,15 @@ def probe(path: str | os.PathLike, default_fps: float = 25.0, exact: bool = Fals
     as the container claims it (`frames_estimated=True`: it may be wrong, e.g. VFR AVIs count the
     frames they dropped, truncated files the frames they lost). `exact=True` demuxes the file (and
     decodes it, for AVIs with B-frames) through the cached `FrameTable`, so `num_frames` is what
-    the decoders give, and fills in `vfr` and `ends_early`. With `rotate` (as the decoders do by
+    the decoders give, and fills in `vfr` and `ends_early`; AVI and MP4 files whose index tells
+    that alone are read without PyAV (`index_counts.index_probe`). With `rotate` (as the decoders do by
     default) width and height are those of the upright picture."""
     folder = frame_folder(path, default_fps)
     if folder is not None:
         return folder.probe()
+    fast = index_probe(path, rotate) if exact else None
+    if fast is not None:
+        return fast
     with open_video(path) as (container, stream):
         fps, num_frames, duration, _ = stream_header(container, stream)
         if num_frames <= 0:

@@ -2,10 +2,11 @@
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
-from motionlens.data.index import ProbeCache, build_index
+from motionlens.data.index import ProbeCache, build_index, probe_paths
 from motionlens.dataprep.synth import synthesize
 from motionlens.core.errors import MotionlensError
 
@@ -125,3 +126,33 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
         build_index(f"hmdb51:{tmp_path / 'empty'}")
     with pytest.raises(MotionlensError, match="unknown layout"):
         build_index(tmp_path, layout="youtube")
+
+
+def test_process_pool_probes_as_threads_do(tmp_path):
+    """Many-file indexing runs in worker processes: same results, in the same order, bad files included."""
+    synth = synthesize(tmp_path / "d", num_classes=1, videos_per_class=3, size=(48, 64), fps=25.0, duration=1.0,
+                       seed=0, codec="xvid")
+    paths = sorted(str(p) for p in Path(synth.root).rglob("*") if p.suffix in (".avi", ".mp4"))
+    (tmp_path / "bad.avi").write_text("not a video")
+    paths.append(str(tmp_path / "bad.avi"))
+    threaded = list(probe_paths(paths, processes=False))
+    pooled = list(probe_paths(paths, processes=True, workers=2))
+    assert pooled == threaded and [p for p, _ in pooled] == paths
+    assert "error" in pooled[-1][1] and all(r["num_frames"] == 25 and not r["frames_estimated"] for _, r in pooled[:-1])
+
+
+def test_process_pool_failure_falls_back_to_threads(tmp_path, monkeypatch, caplog):
+    """Where worker processes cannot start, probing goes on in threads and says so."""
+    import motionlens.data.index as index
+
+    synth = synthesize(tmp_path / "d", num_classes=1, videos_per_class=2, size=(48, 64), fps=25.0, duration=1.0,
+                       seed=0, codec="xvid")
+    paths = sorted(str(p) for p in Path(synth.root).rglob("*.avi"))
+
+    def no_processes(*args, **kwargs):
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(index, "ProcessPoolExecutor", no_processes)
+    results = list(index.probe_paths(paths, processes=True))
+    assert [p for p, _ in results] == paths and all(r["num_frames"] == 25 for _, r in results)
+    assert "going on with threads" in caplog.text
