@@ -45,7 +45,7 @@ def _tiny_predictor(fast: bool):
 def test_predict_fast_path_is_the_torchscript_path():
     predictor = _tiny_predictor(fast=True)
     predictor.warmup(2)
-    assert isinstance(predictor._runner.model, torch.jit.ScriptModule)  # traced, in the channels-last wrapper
+    assert isinstance(predictor._runner._runner.model, torch.jit.ScriptModule)  # traced, in the channels-last wrapper
 
 
 def test_predict_runs_eagerly_when_tracing_fails(monkeypatch, caplog):
@@ -56,5 +56,5 @@ def test_predict_runs_eagerly_when_tracing_fails(monkeypatch, caplog):
     monkeypatch.setattr(torch.jit, "trace", refuse)
     with caplog.at_level("WARNING"):
         predictor.warmup(1)
-    assert predictor._runner is predictor.model
+    assert predictor._runner._runner is predictor.model
     assert "tracing SmallCNN3D failed (data-dependent control flow); running it eagerly" in caplog.text
