@@ -9,7 +9,7 @@ import click
 
 from ..core.errors import TaskFailed
 from ..core.progress import console
-from .options import engine_of, ray_flags
+from .options import backend_options, engine_of, ray_flags
 
 
 def model_options(fn):
@@ -20,22 +20,11 @@ def model_options(fn):
                      help="resample clips to this frame rate first"),
         click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N"),
         click.option("--eager", is_flag=True, help="run the model as is, not traced and frozen (slower on CPU)"),
-        *backend_options(),
     ]
+    fn = backend_options(fn)
     for option in reversed(options):
         fn = option(fn)
     return fn
-
-
-def backend_options() -> list:
-    """--backend and --precision: the runtime a model runs on (`deploy.backends`)."""
-    return [
-        click.option("--backend", type=click.Choice(["auto", "torch", "openvino"]), default="auto", show_default=True,
-                     help="runtime; auto: an export folder's, else PyTorch"),
-        click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "int8"]), default="auto",
-                     show_default=True, help="auto: an export folder's (its accuracy guard passed), else fp32; "
-                     "bf16 only on CPUs with native bf16; int8 from `motionlens export --precision int8`"),
-    ]
 
 
 def window_stride_option(help_text: str):

@@ -55,8 +55,8 @@ def draw_clips(videos: list[str], pipe: Pipeline, count: int, seed: int = 0) -> 
     from ..data.pipeline import clip_input
     from ..video import frame_times
 
-    if pipe.modality != "rgb":
-        raise MotionlensError(f"calibration clips are drawn for rgb models only, not {pipe.modality}")
+    if "flow" in pipe.modality:
+        raise MotionlensError(f"calibration clips are drawn from frames (rgb, diff, rgb_diff), not {pipe.modality}")
     rng = np.random.default_rng(seed)
     chosen = [videos[i] for i in rng.permutation(len(videos))]
     per_video = max(1, -(-count // max(len(chosen), 1)))
@@ -64,10 +64,10 @@ def draw_clips(videos: list[str], pipe: Pipeline, count: int, seed: int = 0) -> 
     for video in chosen:
         try:
             times = frame_times(video)
-            duration = float(times[-1] - times[0]) if len(times) else 0.0
-            for k in range(per_video):
-                start = float(times[0]) + duration * (k + 0.5) / per_video - _span(pipe) / 2
-                clips.append(clip_input(video, pipe, max(float(times[0]), start)).numpy())
+            room = max(float(times[-1] - times[0]) - _span(pipe, times), 0.0) if len(times) > 1 else 0.0
+            for k in range(per_video):  # starts spread over where a whole clip fits (a clip past the end loops)
+                start = float(times[0]) + room * (k + 0.5) / per_video
+                clips.append(clip_input(video, pipe, start).numpy())
                 if len(clips) == count:
                     break
         except MotionlensError as err:
@@ -82,18 +82,19 @@ def draw_clips(videos: list[str], pipe: Pipeline, count: int, seed: int = 0) -> 
     return np.stack(clips).astype(np.float32)
 
 
-def _span(pipe: Pipeline) -> float:
-    """Rough seconds a clip spans (assuming 25 fps where the contract has no rate)."""
+def _span(pipe: Pipeline, times: np.ndarray) -> float:
+    """Seconds a clip spans in a video with frame times `times` `(N,)`."""
     if pipe.clip_seconds:
         return float(pipe.clip_seconds)
-    return pipe.clip_len * pipe.frame_stride / (pipe.target_fps or 25.0)
+    rate = pipe.target_fps or (len(times) - 1) / max(float(times[-1] - times[0]), 1e-6)
+    return float(pipe.clip_offsets(rate)[-1] + 1) / rate
 
 
 def batched_logits(run: Callable[[torch.Tensor], torch.Tensor], clips: np.ndarray, batch_size: int = 8) -> np.ndarray:
     """`(N, K)` logits of `run` over `(N, C, T, H, W)` clips, `batch_size` at a time."""
     out = []
     for i in range(0, len(clips), batch_size):
-        out.append(run(torch.from_numpy(clips[i:i + batch_size])).float().numpy())
+        out.append(run(torch.from_numpy(clips[i:i + batch_size])).detach().float().numpy())
     return np.concatenate(out)
 
 

@@ -124,7 +124,8 @@ def export_openvino(model, out_dir: str | os.PathLike, precision: str = "fp32", 
     check_precision("openvino", precision)
     predictor = load_predictor(model, pretrained=pretrained, device="cpu", clip_len=clip_len)
     net, pipe = predictor.model.eval(), predictor.pipeline
-    spec = calibration or _run_data(model)
+    run_data = _run_data(model)  # the run's data config: its training data and evaluation protocol
+    spec = calibration or (run_data or {}).get("data")
     if precision == "int8" and not spec:
         raise MotionlensError("--precision int8 needs --calibration: a folder of videos or LAYOUT:ROOT")
     calib_videos, held_videos = split_videos(spec) if spec else ([], [])
@@ -158,7 +159,8 @@ def export_openvino(model, out_dir: str | os.PathLike, precision: str = "fp32", 
             "backend": "openvino", "precision": precision, "model": IR_FILES[0], "source": str(model),
             "classes": list(predictor.classes), "pipeline": pipe.to_dict(),
             "input": {"name": "video", "layout": "B, C, T, H, W", "shape": [-1, *shape[1:]], "dtype": "float32"},
-            "output": {"name": "logits", "layout": "B, K"}, "guard": check, "calibration": calibration_record}
+            "output": {"name": "logits", "layout": "B, K"}, "guard": check, "calibration": calibration_record,
+            "data_config": {k: v for k, v in (run_data or {}).items() if k not in ("data", "annotations", "flow_root")}}
     from ..core.atomic import write_text
 
     write_text(out_dir / META, json.dumps(meta, indent=2))
@@ -179,15 +181,16 @@ def _quantize(ov_model, clips: np.ndarray):
         raise MotionlensError(f"int8 quantization failed: {(str(err).strip().splitlines() or [type(err).__name__])[0]}") from None
 
 
-def _run_data(model) -> str | None:
-    """The training data of a run folder or checkpoint, if `model` is one."""
+def _run_data(model) -> dict | None:
+    """The data config of a run folder or checkpoint, if `model` is one."""
     from .predict import _is_checkpoint
 
     if isinstance(model, torch.nn.Module) or not _is_checkpoint(model) or is_export_dir(model):
         return None
+    from ..config import to_dict
     from ..training.runs import load_run
 
-    return load_run(model).config.data.data or None
+    return to_dict(load_run(model).config.data)
 
 
 def _version() -> str:
