@@ -201,7 +201,7 @@ def pick(backend: str, precision: str, allowed: tuple[tuple[str, str], ...]) -> 
 # What `auto` may run for a module, preferred first. A module has passed no accuracy guard for bf16 or
 # int8 (an export has), so `auto` runs it in fp32, and in PyTorch: OpenVINO fp32 is ~20% faster per
 # clip but converting costs 5-15 s at every start, which an export pays once (docs/inference-cpu.md).
-MODULE_CHOICES = (("torch", "fp32"), ("openvino", "fp32"), ("openvino", "bf16"), ("torch", "bf16"))
+MODULE_CHOICES = (("torch", "fp32"), ("openvino", "fp32"), ("torch", "bf16"), ("openvino", "bf16"))
 
 
 def module_backend(model: nn.Module, example: torch.Tensor, backend: str = "auto", precision: str = "auto",
