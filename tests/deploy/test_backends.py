@@ -30,6 +30,7 @@ def _model_and_clips():
     return model, torch.randn(3, 3, 8, 32, 32, generator=torch.Generator().manual_seed(1))
 
 
+@pytest.mark.slow
 def test_openvino_fp32_matches_torch_and_takes_any_batch():
     model, x = _model_and_clips()
     with torch.inference_mode():
