@@ -101,6 +101,7 @@ TESTED_ELSEWHERE = {
     "video.container": "tests/video/test_probe.py, tests/video/test_decode_real_files.py",
     "video.frame_dir": "tests/video/test_decode.py (frame folders read as videos)",
     "video.annotate": "tests/deploy/test_predict.py (--output-video)",
+    "deploy.export_dir": "tests/deploy/test_export.py (folders read back, incomplete and foreign ones refused)",
     "deploy.calibrate": "tests/deploy/test_export.py (int8 calibration and the accuracy guard on a trained run)",
     "deploy.runtime_eval": "tests/deploy/test_backends.py, test_export.py (eval on each runtime and on an export)",
     "flow.storage": "tests/flow/test_extract.py, tests/data/test_flow_dataset.py",

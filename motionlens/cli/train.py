@@ -111,7 +111,7 @@ def evaluate(run_or_checkpoint, data, annotations, which, clips, crops, batch_si
     With --fuse-with FLOW_RUN: the two-stream analysis, each stream and their late fusion (weight
     tuned on the validation split) side by side. RUN_OR_CHECKPOINT may be an export folder
     (`motionlens export --format openvino`), with --data."""
-    from ..deploy.export import is_export_dir
+    from ..deploy.export_dir import is_export_dir
     from ..training.evaluate import default_eval_dir, evaluate_checkpoint
 
     out = out or str(default_eval_dir(run_or_checkpoint, which))

@@ -217,7 +217,7 @@ def module_backend(model: nn.Module, example: torch.Tensor, backend: str = "auto
 def export_backend(path: str, backend: str = "auto", precision: str = "auto") -> OpenVINOBackend:
     """The backend of an export folder: its own precision, or (auto) fp32 where a bf16 export
     meets a CPU without native bf16. An int8 export runs int8 only."""
-    from .export import IR_FILES, read_export
+    from .export_dir import IR_FILES, read_export
 
     meta = read_export(path)
     own = meta["precision"]

@@ -31,12 +31,6 @@ import torch
 
 from ..core.errors import MotionlensError, TaskFailed
 
-FORMAT = "motionlens-openvino"
-FORMAT_VERSION = 1
-META = "export.json"
-IR_FILES = ("model.xml", "model.bin")
-
-
 class GuardRefused(TaskFailed):
     """The exported model disagrees with fp32 too often (exit 1)."""
 
@@ -115,6 +109,7 @@ def export_openvino(model, out_dir: str | os.PathLike, precision: str = "fp32", 
     `guard_clips` held-out clips (random clips when there is no data: only for fp32 and bf16).
     Returns the export.json record. Raises GuardRefused when agreement < `min_agreement` and not `force`."""
     from .backends import OpenVINOBackend, check_precision, import_openvino, to_openvino
+    from .export_dir import FORMAT, FORMAT_VERSION, IR_FILES, META, motionlens_version
     from .calibrate import agreement, batched_logits, draw_clips, split_videos
     from .predict import load_predictor
 
@@ -155,7 +150,7 @@ def export_openvino(model, out_dir: str | os.PathLike, precision: str = "fp32", 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / META).unlink(missing_ok=True)  # the folder is incomplete until the new record is written
     ov.save_model(ov_model, str(out_dir / IR_FILES[0]), compress_to_fp16=False)
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "motionlens_version": _version(),
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "motionlens_version": motionlens_version(),
             "backend": "openvino", "precision": precision, "model": IR_FILES[0], "source": str(model),
             "classes": list(predictor.classes), "pipeline": pipe.to_dict(),
             "input": {"name": "video", "layout": "B, C, T, H, W", "shape": [-1, *shape[1:]], "dtype": "float32"},
@@ -183,6 +178,7 @@ def _quantize(ov_model, clips: np.ndarray):
 
 def _run_data(model) -> dict | None:
     """The data config of a run folder or checkpoint, if `model` is one."""
+    from .export_dir import is_export_dir
     from .predict import _is_checkpoint
 
     if isinstance(model, torch.nn.Module) or not _is_checkpoint(model) or is_export_dir(model):
@@ -191,40 +187,3 @@ def _run_data(model) -> dict | None:
     from ..training.runs import load_run
 
     return to_dict(load_run(model).config.data)
-
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
-
-
-def is_export_dir(path) -> bool:
-    """Whether `path` is a folder that looks like an OpenVINO export (complete or not)."""
-    if isinstance(path, torch.nn.Module):
-        return False
-    path = Path(path)
-    return path.is_dir() and any((path / name).exists() for name in (META, *IR_FILES))
-
-
-def read_export(path: str | os.PathLike) -> dict:
-    """The export.json record of an export folder, checked: one line when it is incomplete or of
-    another format version."""
-    path = Path(path)
-    meta_path = path / META
-    if not meta_path.is_file():
-        raise MotionlensError(f"{path}: incomplete export (no {META}); export it again with `motionlens export`")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, ValueError) as err:
-        raise MotionlensError(f"{meta_path}: unreadable ({err})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise MotionlensError(f"{meta_path}: not a {FORMAT} export")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise MotionlensError(f"{meta_path}: export format version {meta.get('format_version')}, this motionlens "
-                              f"reads version {FORMAT_VERSION}; export the model again")
-    missing = [k for k in ("precision", "classes", "pipeline", "model") if k not in meta]
-    missing += [name for name in IR_FILES if not (path / name).is_file()]
-    if missing:
-        raise MotionlensError(f"{path}: incomplete export (missing {', '.join(missing)}); export it again")
-    return meta

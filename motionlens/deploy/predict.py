@@ -128,7 +128,7 @@ def load_predictor(model: str | os.PathLike | nn.Module, pretrained: str | None 
     Run folders and checkpoints bring their pipeline and classes; model names and modules use
     the model's `cfg` (its weights' preprocessing and label names) unless `pipeline`/`classes`
     are given. `clip_len` and `target_fps` override the pipeline's."""
-    from .export import is_export_dir, read_export
+    from .export_dir import is_export_dir, read_export
 
     export = None
     if isinstance(model, nn.Module):

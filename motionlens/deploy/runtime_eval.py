@@ -35,7 +35,7 @@ def load_runtime_run(model_or_run: str | os.PathLike, data: str | None, backend:
     from ..data.pipeline import Pipeline
     from ..training.runs import Run, load_run
     from .backends import describe, export_backend, module_backend
-    from .export import IR_FILES, is_export_dir, read_export
+    from .export_dir import IR_FILES, is_export_dir, read_export
 
     overrides = {k: v for k, v in (("batch_size", batch_size), ("num_workers", num_workers)) if v is not None}
     if not is_export_dir(model_or_run):
