@@ -20,7 +20,7 @@ import numpy as np
 from motionlens.dataprep.synth import render_clip
 from motionlens.deploy.archive import _check_task
 from motionlens.core.jobs import run_jobs
-from motionlens.flow.extract import _extract_task
+from motionlens.dataprep.flow import _extract_task
 from motionlens.video import write_video
 
 

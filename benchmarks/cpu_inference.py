@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from motionlens.data.pipeline import as_pipeline
+from motionlens.data.spec import as_spec
 from motionlens.deploy import backends as B
 from motionlens.deploy.calibrate import agreement, batched_logits
 from motionlens.deploy.export import _quantize
@@ -84,7 +84,7 @@ def clip_rows(name: str, args) -> tuple[list[dict], dict]:
     """Latency and agreement rows of one model; returns them and its built backends."""
     torch.manual_seed(0)
     model = create_model(name).eval()
-    pipe = as_pipeline(model)
+    pipe = as_spec(model)
     shape = (getattr(model, "in_chans", 3), pipe.clip_len, pipe.crop_size, pipe.crop_size)
     gen = torch.Generator().manual_seed(1)
     clips = torch.randn((args.agreement_clips, *shape), generator=gen).numpy()

@@ -19,7 +19,8 @@ import numpy as np
 
 from motionlens.dataprep.synth import render_clip
 from motionlens.core.errors import MotionlensError
-from motionlens.flow import BOUND, dequantize, extract_video, make_flow_fn, quantize, read_flow
+from motionlens.data.flow_storage import BOUND, dequantize, quantize, read_flow
+from motionlens.dataprep.flow import extract_video, make_flow_fn
 from motionlens.video import write_video
 
 
@@ -75,7 +76,7 @@ def main() -> None:
 
 
 def _flows(video):
-    from motionlens.flow import video_flow
+    from motionlens.dataprep.flow import video_flow
 
     return video_flow(video, "farneback")
 

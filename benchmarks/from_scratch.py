@@ -63,7 +63,7 @@ def main() -> None:
         data_spec = (root / ".done").read_text()
         num_classes = len(spec.get("classes") or range(spec.get("num_classes", 4)))
         for seed in map(int, args.seeds.split(",")):
-            updates = [f"data.data={data_spec}", "model.name=cnn3d_small", f"seed={seed}",
+            updates = [f"data.dataset={data_spec}", "model.name=cnn3d_small", f"seed={seed}",
                        f"out={args.out / 'runs'}", f"name={name}-seed{seed}{args.tag}", *args.overrides]
             if args.epochs:
                 updates.append(f"epochs={args.epochs}")

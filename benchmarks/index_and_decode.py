@@ -199,18 +199,21 @@ def loader_figures(spec: str, clips: int, workers: int = 2, decord_read=None) ->
     `clips` clips, the variants taking turns epoch by epoch."""
     from motionlens.config import DataConfig
     try:
-        from motionlens.data.pipeline import Pipeline, make_dataset, make_loader
-    except ImportError:  # before the training/deployment split
-        from motionlens.engine.pipeline import Pipeline, make_dataset, make_loader
+        from motionlens.data.loader import make_loader
+        from motionlens.data.pipeline import make_dataset
+        from motionlens.data.spec import InputSpec as Pipeline
+    except ImportError:  # before the one InputSpec
+        try:
+            from motionlens.data.pipeline import Pipeline, make_dataset, make_loader
+        except ImportError:  # before the training/deployment split
+            from motionlens.engine.pipeline import Pipeline, make_dataset, make_loader
     from motionlens.data.transforms import to_tensor
 
     index = build_index(spec)
-    try:  # tables of the indexing pass are not there in a later run's workers
-        from motionlens.video import decode
+    # tables of the indexing pass are not there in a later run's workers
+    from motionlens.video.frame_table import _TABLES
 
-        decode._TABLES.clear()
-    except (ImportError, AttributeError):
-        pass
+    _TABLES.clear()
     data = DataConfig(batch_size=8, num_workers=workers, train_sampler="random")
     pipe = Pipeline(clip_len=16, frame_stride=1, target_fps=None, resize=(128, 171), crop_size=112,
                     mean=(0.43216, 0.394666, 0.37645), std=(0.22803, 0.22145, 0.216989))

@@ -17,7 +17,9 @@ import torch
 
 from motionlens.config import DataConfig
 from motionlens.data.index import build_index
-from motionlens.data.pipeline import Pipeline, make_dataset, make_loader
+from motionlens.data.loader import make_loader
+from motionlens.data.pipeline import make_dataset
+from motionlens.data.spec import InputSpec
 from motionlens.dataprep.synth import synthesize
 
 
@@ -44,7 +46,7 @@ def main() -> None:
                            size=(240, 320), fps=25.0, duration=(3.0, 8.0), seed=0)
         index = build_index(synth.spec)
         data = DataConfig(batch_size=8, num_workers=args.workers, train_sampler="random")
-        pipe = Pipeline(clip_len=16, frame_stride=1, target_fps=None, resize=(128, 171), crop_size=112,
+        pipe = InputSpec(clip_len=16, frame_stride=1, target_fps=None, resize=(128, 171), crop_size=112,
                         mean=(0.43216, 0.394666, 0.37645), std=(0.22803, 0.22145, 0.216989))
         dataset = make_dataset(index, pipe, train=True, data=data)
         clips, epoch = 0, 0

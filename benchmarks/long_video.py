@@ -73,7 +73,7 @@ def main() -> None:
                                              "--output-video", str(out / "annotated.mp4")],
         "flow": lambda video, out: cli + ["flow", f"folder:{video.parent.parent}", "--method", args.flow_method,
                                           "--format", args.flow_format, "--workers", "1", "--out", str(out / "flow")]
-        + (["--size", str(args.flow_size)] if args.flow_size else []),
+        + (["--short-side", str(args.flow_size)] if args.flow_size else []),
     }
     skip = set(filter(None, args.skip.split(",")))
     try:
@@ -83,7 +83,7 @@ def main() -> None:
             videos[f"{minutes:g} min"] = make_source(work, minutes * 60, base)
         print(f"320x240 testsrc H.264 at 25 fps; predict {args.model} --window-stride {args.window_stride} "
               "--output-video; "
-              f"flow --method {args.flow_method} --format {args.flow_format}{f' --size {args.flow_size}' if args.flow_size else ''}; "
+              f"flow --method {args.flow_method} --format {args.flow_format}{f' --short-side {args.flow_size}' if args.flow_size else ''}; "
               f"{os.cpu_count()} CPUs", flush=True)
         for name, make_argv in commands.items():
             if name in skip:

@@ -1,7 +1,10 @@
 """Run configuration: typed dataclasses with commented defaults, then a YAML recipe, then CLI flags.
 
-Unknown keys and wrong types raise ConfigError. The resolved config is saved as
-`run_dir/config.yaml` and stored in every checkpoint, so a run can always be reproduced.
+Unknown keys, wrong types and values outside their choices (model names, modalities,
+optimisers...) raise a one-line ConfigError when a config is read. Keys left at None are decided
+once per run by `data.spec.resolve_input` (the recipe below, the weights' input contract); that
+resolved config is saved as `run_dir/config.yaml` and stored in every checkpoint, so a run can
+always be reproduced.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from .core.errors import ConfigError, MotionlensError
 
 @dataclass
 class DataConfig:
-    data: str = ""  # dataset spec "layout:root", e.g. "hmdb51:/data/hmdb51" (layouts: folder, hmdb51, ucf101, kinetics, list, hara, auto)
+    dataset: str = ""  # "layout:root", e.g. "hmdb51:/data/hmdb51" (layouts: folder, hmdb51, ucf101, kinetics, list, hara, auto); older configs call it `data`
     annotations: str | None = None  # folder or file with the split/annotation files, when they are not under root
     split: int = 1  # official split (1-3) for HMDB51 / UCF101
     val_fraction: float = 0.1  # stratified, seeded share of train held out for validation when the layout has no val split
@@ -34,8 +37,8 @@ class DataConfig:
     train_sampler: str | None = None  # random (one dense clip) | tsn (clip_len frames spread over the whole video); None = the recipe's (see RECIPES)
     hflip: bool | None = None  # random horizontal flips in training; off for classes that a mirror changes (left vs right); None = the recipe's
     color_jitter: bool = False  # random brightness / contrast / saturation in training
-    eval_clips: int = 5  # clips per video at validation and `motionlens eval` (uniform; the tsn sampler takes 1)
-    eval_crops: int = 1  # 1 (centre) or 3 (three crop) per clip at validation and `motionlens eval`
+    eval_clips: int | None = None  # clips per video at validation and `motionlens eval` (uniform; the tsn sampler takes 1); None = the weights' reference evaluation (X3D: 10), else 5
+    eval_crops: int | None = None  # 1 (centre) or 3 (three crop) per clip at validation and `motionlens eval`; None = the weights' reference (X3D: 3), else 1
     batch_size: int = 8
     num_workers: int = 2  # DataLoader worker processes (0 = decode in the main process)
     frames_fps: float = 25.0  # rate assumed for folders of extracted frames, which store none
@@ -91,25 +94,18 @@ class TrainConfig:
 
 # What the keys left at None above mean. A model trained from scratch and one that starts from
 # pretrained weights want different recipes; one table owns both, so `motionlens train`, lr-find
-# and the demo agree. The resolved values are what config.yaml and every checkpoint record.
+# and the demo agree (`data.spec.resolve_input` applies it). The figures behind each choice are in
+# docs/training.md.
 #
-# scratch (measured on synthetic motion classes, see the README's from-scratch table): AdamW with
-#   a 2-epoch warmup into cosine decay (one cycle), frames spread over the whole video (TSN-style
-#   segments) so a clip sees the action from start to end, frame differences only (motion is what
-#   tells the classes apart; with the frames appended, cnn3d_small memorised the videos' looks:
-#   50% against 79% on the README's `motion6`, chance 17%), no flips (a mirror turns "move left"
-#   into "move right").
-# pretrained: torchvision's fine-tuning reference: SGD with momentum, dense clips as the weights
-#   were trained on, RGB input as the weights expect, flips on.
-# own_weights: a weights file of a model that has no published weights (cnn3d_small) was made by
-#   training that model here, from scratch, so it expects the scratch recipe's input (frames spread
-#   over the video, frame differences, no flips); the optimiser is the fine-tuning one. Measured
-#   on tests/training/test_train_finetune.py's sets (pretrain on left/right/up/down, fine-tune
-#   the whole net on the four diagonals with 4 videos each, 6 epochs, seed 0; chance 25%,
-#   scratch 30%; measured with frames and differences, before `diff` was the default): RGB input
-#   does not fit a stem trained on frame differences, and its dense 8-frame clips reached 12-30%, frames
-#   spread over the video 65%; there SGD at 0.01 gave 65%, AdamW at 3e-3 45% (last block
-#   only) and at 1e-3 35%.
+# scratch: frames spread over the whole video (TSN-style segments), so a clip sees the action from
+#   start to end; frame differences only, because motion is what tells such classes apart and with
+#   the frames appended a small net learns the videos' looks instead; no flips, because a mirror
+#   turns "move left" into "move right"; AdamW with warmup into one cosine cycle.
+# pretrained: torchvision's fine-tuning reference: SGD with momentum, dense RGB clips as the
+#   weights were trained on, flips on.
+# own_weights: a weights file of a model with no published weights (cnn3d_small) was made by
+#   training it here from scratch, so it expects the scratch recipe's input (RGB frames do not fit
+#   a stem trained on frame differences); the optimiser is the fine-tuning one.
 _FINETUNE_OPTIM = {"optimizer": "sgd", "lr": 0.01, "weight_decay": 1e-4, "warmup_epochs": 0.0}
 RECIPES: dict[str, dict[str, Any]] = {
     "scratch": {
@@ -130,6 +126,34 @@ RECIPES: dict[str, dict[str, Any]] = {
 }
 
 
+MODALITIES = ("rgb", "diff", "rgb_diff", "flow", "rgb+flow")
+TRAIN_SAMPLERS = ("random", "tsn")
+OPTIMIZERS = ("sgd", "adamw")
+SCHEDULERS = ("cosine", "step", "constant")
+_CHOICES = {("data", "modality"): MODALITIES, ("data", "train_sampler"): TRAIN_SAMPLERS,
+            ("optim", "optimizer"): OPTIMIZERS, ("optim", "scheduler"): SCHEDULERS}
+
+
+def validate(cfg: "TrainConfig") -> "TrainConfig":
+    """`cfg` unchanged, or a one-line ConfigError naming the first key whose value is not allowed."""
+    for (section, key), allowed in _CHOICES.items():
+        value = getattr(getattr(cfg, section), key)
+        if value is not None and value not in allowed:
+            raise ConfigError(f"{section}.{key}: '{value}' is not one of {', '.join(allowed)}")
+    target = cfg.data.target_fps
+    if isinstance(target, str) and target != "native":
+        raise ConfigError(f"data.target_fps: a number, native, or unset (the weights' rate), got {target!r}")
+    if cfg.data.eval_crops not in (None, 1, 3):
+        raise ConfigError(f"data.eval_crops: 1 or 3, got {cfg.data.eval_crops}")
+    from .models.registry import get_builder
+
+    try:
+        get_builder(cfg.model.name)
+    except MotionlensError as err:
+        raise ConfigError(f"model.name: {err}") from None
+    return cfg
+
+
 def recipe_name(cfg: "TrainConfig") -> str:
     """scratch without weights; pretrained for published weights (a tag, or a file of a model
     that has some: it is read with their contract); own_weights for a file of a model with none."""
@@ -137,15 +161,16 @@ def recipe_name(cfg: "TrainConfig") -> str:
         return "scratch"
     from .models import get_weights
 
-    try:
-        published = bool(get_weights(cfg.model.name))
-    except MotionlensError:  # an unknown model name: create_model says so, with suggestions
-        published = True
-    return "pretrained" if published else "own_weights"
+    return "pretrained" if get_weights(cfg.model.name) else "own_weights"
+
+
+def recipe(cfg: "TrainConfig") -> dict[str, Any]:
+    """The RECIPES entry that decides `cfg`'s keys left at None."""
+    return RECIPES[recipe_name(cfg)]
 
 
 def fill_recipe(cfg: "TrainConfig") -> "TrainConfig":
-    """`cfg` with every key left at None set from its recipe (RECIPES[recipe_name(cfg)])."""
+    """`cfg` with every key left at None set from its recipe; `data.spec.resolve_input` calls it."""
 
     def fill(node: Any, table: dict[str, Any]) -> dict[str, Any]:
         out = {}
@@ -157,7 +182,8 @@ def fill_recipe(cfg: "TrainConfig") -> "TrainConfig":
                 out[key] = value
         return out
 
-    return merge(cfg, fill(cfg, RECIPES[recipe_name(cfg)]))
+    return merge(cfg, fill(cfg, recipe(cfg)))
+
 
 def _check_type(value: Any, hint: Any, key: str) -> Any:
     """Return `value` converted to `hint` where that is lossless (int -> float), else raise."""
@@ -199,7 +225,10 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
 
 
 def merge(cfg: Any, updates: dict[str, Any], prefix: str = "") -> Any:
-    """A copy of dataclass `cfg` with nested `updates` applied; unknown keys and wrong types raise."""
+    """A copy of dataclass `cfg` with nested `updates` applied; unknown keys, wrong types and (for a
+    whole TrainConfig) values outside their choices raise."""
+    if isinstance(cfg, DataConfig) and "data" in updates:  # the key's name before `dataset`, in older runs
+        updates = {("dataset" if k == "data" and "dataset" not in updates else k): v for k, v in updates.items()}
     hints = typing.get_type_hints(type(cfg))
     changes = {}
     for key, value in updates.items():
@@ -214,7 +243,8 @@ def merge(cfg: Any, updates: dict[str, Any], prefix: str = "") -> Any:
             changes[key] = merge(current, value, prefix=f"{full}.")
         else:
             changes[key] = _check_type(value, hints[key], full)
-    return dataclasses.replace(cfg, **changes)
+    out = dataclasses.replace(cfg, **changes)
+    return validate(out) if isinstance(out, TrainConfig) and not prefix else out
 
 
 def parse_override(text: str) -> dict[str, Any]:

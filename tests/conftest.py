@@ -146,12 +146,12 @@ def run_script(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
 def save_tiny_run(run_dir: Path, classes=("jump", "run", "sit"), size: int = 64) -> Path:
     """A run folder as `motionlens train` writes it, holding an untrained cnn3d_small (8-frame clips,
     `size` px, no resampling); returns checkpoints/best.pt."""
-    from motionlens.data.pipeline import Pipeline
+    from motionlens.data.spec import InputSpec
     from motionlens.models import create_model
     from motionlens.training.checkpoint import save_checkpoint
 
     model = create_model("cnn3d_small", num_classes=len(classes))
-    pipe = Pipeline(clip_len=8, frame_stride=1, target_fps=None, resize=size, crop_size=size,
+    pipe = InputSpec(clip_len=8, frame_stride=1, target_fps=None, resize=size, crop_size=size,
                     mean=(0.45, 0.45, 0.45), std=(0.225, 0.225, 0.225))
     return save_checkpoint({"model": model.state_dict(), "config": {}, "classes": list(classes),
                             "pipeline": pipe.to_dict(), "model_name": "cnn3d_small", "model_options": {}},

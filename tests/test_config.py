@@ -7,8 +7,8 @@ from motionlens.core.errors import ConfigError
 def test_layers_defaults_recipe_overrides(tmp_path):
     recipe = tmp_path / "r.yaml"
     recipe.write_text("epochs: 3\noptim:\n  lr: 0.05\nmodel:\n  name: c3d\n")
-    cfg = resolve(TrainConfig, recipe, parse_override("optim.lr=0.001"), parse_override("data.data=folder:/x"))
-    assert (cfg.epochs, cfg.optim.lr, cfg.model.name, cfg.data.data) == (3, 0.001, "c3d", "folder:/x")
+    cfg = resolve(TrainConfig, recipe, parse_override("optim.lr=0.001"), parse_override("data.dataset=folder:/x"))
+    assert (cfg.epochs, cfg.optim.lr, cfg.model.name, cfg.data.dataset) == (3, 0.001, "c3d", "folder:/x")
     assert cfg.optim.momentum == 0.9  # untouched default
 
 
@@ -71,3 +71,28 @@ def test_a_weights_file_of_a_model_without_published_weights_gets_the_own_weight
     published = filled("model.name=r3d_18", "model.pretrained=/some/r3d_18_finetuned.pth")
     assert recipe_name(published) == "pretrained"
     assert (published.data.train_sampler, published.data.modality) == ("random", "rgb")
+
+
+@pytest.mark.parametrize("override, message", [
+    ("model.name=r3d18", "model.name: unknown model 'r3d18': did you mean r3d_18"),
+    ("data.modality=rgbb", "data.modality: 'rgbb' is not one of rgb, diff, rgb_diff, flow, rgb\\+flow"),
+    ("data.train_sampler=dense", "data.train_sampler: 'dense' is not one of random, tsn"),
+    ("optim.optimizer=adam", "optim.optimizer: 'adam' is not one of sgd, adamw"),
+    ("optim.scheduler=linear", "optim.scheduler: 'linear' is not one of cosine, step, constant"),
+    ("data.target_fps=fast", "data.target_fps"),
+    ("data.eval_crops=2", "data.eval_crops: 1 or 3"),
+])
+def test_values_outside_their_choices_are_errors_when_the_config_is_read(override, message, tmp_path):
+    with pytest.raises(ConfigError, match=message) as err:
+        resolve(TrainConfig, None, parse_override(override))
+    assert "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match=message):  # a saved config.yaml too
+        from_dict(TrainConfig, parse_override(override))
+
+
+def test_an_old_run_config_with_data_data_still_reads():
+    old = {"data": {"data": "ucf101:/d/UCF101", "eval_clips": 5}, "model": {"name": "r3d_18"}}
+    cfg = from_dict(TrainConfig, old)
+    assert (cfg.data.dataset, cfg.data.eval_clips, cfg.data.eval_crops) == ("ucf101:/d/UCF101", 5, None)
+    assert resolve(TrainConfig, None, parse_override("data.data=folder:/x")).data.dataset == "folder:/x"
+    assert "data" not in to_dict(cfg)["data"] and to_dict(cfg)["data"]["dataset"] == "ucf101:/d/UCF101"

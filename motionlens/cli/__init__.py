@@ -11,7 +11,7 @@ import click
 from ..core.errors import MotionlensError
 
 # One module per area; each defines COMMANDS = [click commands or groups].
-_COMMAND_MODULES = ("synth", "data", "models", "train", "infer", "flow", "ava", "demo")
+_COMMAND_MODULES = ("synth", "data", "dataprep", "models", "train", "infer", "flow", "ava", "ava_detect", "demo")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -1,4 +1,4 @@
-"""CLI commands: `motionlens data check|describe`."""
+"""CLI commands: `motionlens data check|describe|hara-json`. Reports go to stdout, progress to stderr."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..core.progress import console
+from ..core.progress import console, console_out
 from .options import engine_of, ray_flags
 
 layout_option = click.option("--layout", default=None, help="folder | hmdb51 | ucf101 | kinetics | list | hara | auto "
@@ -25,9 +25,27 @@ def index_with_progress(root: str, layout: str | None, split: int, annotations: 
         return build_index(root, layout=layout, split=split, annotations=annotations, cache=cache, progress=report)
 
 
+def print_plan_problems(rejected: list[str], missing: list[str], what: str, shown: int = 10) -> None:
+    """Before building a set: rows skipped because a name in them would leave its folder (the first
+    few, one line each), then the sources not found, e.g. `what` = "source videos not found in DIR"."""
+    for line in rejected[:shown]:
+        console.print(f"skipped {line}", style="yellow", markup=False, soft_wrap=True, highlight=False)
+    if len(rejected) > shown:
+        console.print(f"... and {len(rejected) - shown} more rows skipped", style="yellow", soft_wrap=True)
+    if missing:
+        names = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        console.print(f"{len(missing)} {what}: {names}", style="yellow", markup=False, soft_wrap=True)
+
+
+def print_failures(failures: list[tuple[str, str]]) -> None:
+    """Files that could not be written, with their reasons."""
+    for file, reason in failures:
+        console.print(f"failed {file}: {reason}", style="red", markup=False, soft_wrap=True)
+
+
 @click.group()
 def data() -> None:
-    """Inspect a dataset: check it for unreadable files, describe it."""
+    """Inspect a dataset: check it for unreadable files, describe it, write it as Hara's JSON."""
 
 
 @data.command()
@@ -52,16 +70,16 @@ def check(root, layout, split, annotations, deep, no_cache, workers, ray, ray_ad
     if deep:
         paths = sorted({record.path for record in index})
         failures += check_files(paths, workers=workers, engine=engine, ray_address=address)
-    console.print(f"{index.layout} layout: {index.summary()}")
+    console_out.print(f"{index.layout} layout: {index.summary()}", markup=False)
     for line in index.report.lines(examples=5):
-        console.print(line, style="yellow", markup=False, soft_wrap=True)
+        console_out.print(line, style="yellow", markup=False)
     for path, reason in failures:
-        console.print(f"[red]unreadable[/red] {path}: {reason}", soft_wrap=True)  # paths stay whole, copyable
+        console_out.print(f"unreadable {path}: {reason}", style="red", markup=False)  # paths stay whole, copyable
     rejected = index.report.rejected
     problems = len(failures) + len(index.report.listed_missing) + len(rejected)
-    console.print("no problems found" if not problems else f"{len(failures)} unreadable files, "
-                  f"{len(index.report.listed_missing)} listed videos missing"
-                  + (f", {len(rejected)} rows skipped for unsafe names" if rejected else ""))
+    console_out.print("no problems found" if not problems else f"{len(failures)} unreadable files, "
+                      f"{len(index.report.listed_missing)} listed videos missing"
+                      + (f", {len(rejected)} rows skipped for unsafe names" if rejected else ""), markup=False)
     if problems:
         sys.exit(1)
 
@@ -79,10 +97,10 @@ def describe(root, layout, split, annotations, out, thumbs_per_class):
 
     index = index_with_progress(root, layout, split, annotations)
     summary = run_describe(index, out, thumbs_per_class=thumbs_per_class)
-    console.print(f"{index.layout} layout: {index.summary()}")
     for path, reason in summary.get("decode_problems", []):
-        console.print(f"[yellow]{path}: {reason}", highlight=False, soft_wrap=True)
-    console.print(f"wrote {out}/: " + ", ".join(str(f) for f in summary.get("files", [])[:6]))
+        console.print(f"{path}: {reason}", style="yellow", markup=False, highlight=False, soft_wrap=True)
+    console_out.print(f"{index.layout} layout: {index.summary()}", markup=False)
+    console_out.print(f"wrote {out}/: " + ", ".join(str(f) for f in summary.get("files", [])[:6]), markup=False)
 
 
 COMMANDS = [data]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import click
 
 from ..core.errors import TaskFailed
-from ..core.progress import console
+from ..core.progress import console, console_out
 from .options import backend_options, engine_of, ray_flags
 
 
@@ -125,84 +126,151 @@ def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eage
             line += f" | {s['events']} events"
         if s["video_out"]:
             line += f" | {s['video_out']}"
-        console.print(line, highlight=False, soft_wrap=True, markup=False)
+        console_out.print(line, highlight=False, markup=False)
         if s["problem"]:
             click.secho(f"warning: {video}: {s['problem']}", fg="yellow", err=True)
     if skipped:
-        console.print(f"{skipped} of {len(videos)} videos were already done in {out} (--overwrite redoes them)",
-                      highlight=False, soft_wrap=True, markup=False)
+        console_out.print(f"{skipped} of {len(videos)} videos were already done in {out} (--overwrite redoes them)",
+                          highlight=False, markup=False)
     if failed:
         raise TaskFailed(f"{len(failed)} of {len(videos)} videos failed: {', '.join(failed)} (reasons above; the "
                          f"others are in {out}, and the same command again retries only the failed ones)")
 
 
 @click.command()
-@click.argument("source")
-@click.argument("model_or_run")
+@click.argument("source_and_model", nargs=-1, required=True, metavar="[SOURCE] MODEL_OR_RUN")
 @model_options
+@click.option("--cameras", "cameras_file", type=click.Path(dir_okay=False),
+              help="watch the cameras of this YAML file (name, source, alerts each) instead of SOURCE")
 @click.option("--alert", "alerts", multiple=True, metavar="LABEL:THRESHOLD[:DURATION]",
               help="fire when LABEL scores >= THRESHOLD for DURATION, e.g. fight:0.8:2s (repeatable)")
+@click.option("--cooldown", default="0s", show_default=True, metavar="DURATION",
+              help="a rule does not fire again within this long after it fired (per rule)")
 @click.option("--events", "events_file", type=click.Path(), help="write events (JSON lines) here, not to stdout")
 @click.option("--webhook", help="POST each alert as JSON to this URL; failures are retried with backoff")
 @click.option("--spool", type=click.Path(dir_okay=False), default="webhook_spool.jsonl", show_default=True,
               help="with --webhook: alerts not yet delivered are kept in this JSON-lines file and sent when the "
                    "endpoint is back (also by the next run)")
+@click.option("--serve", "bind", metavar="HOST:PORT",
+              help="serve the live view and its API here, e.g. 127.0.0.1:8080 (any other host needs --token)")
+@click.option("--token", envvar="MOTIONLENS_WATCH_TOKEN", help="with --serve: every request must carry this token "
+              "(Authorization: Bearer TOKEN or ?token=TOKEN); also read from $MOTIONLENS_WATCH_TOKEN")
+@click.option("--alert-clips", "clips_dir", type=click.Path(file_okay=False),
+              help="keep a JPEG snapshot and an MP4 clip of each alert in this folder")
+@click.option("--clip-before", default=3.0, show_default=True, type=click.FloatRange(0, 30),
+              help="seconds of each alert clip before the alert")
+@click.option("--clip-after", default=3.0, show_default=True, type=click.FloatRange(0, 30),
+              help="seconds of each alert clip after the alert")
+@click.option("--keep-alerts", default=200, show_default=True, type=click.IntRange(1),
+              help="alerts whose media are kept; the oldest are removed first")
 @click.option("--realtime/--no-realtime", default=None, help="play a file at its frame rate (default: on for files)")
 @window_stride_option("source frames between window starts (default: half a window)")
 @click.option("--smooth", default=1, show_default=True, type=click.IntRange(1), help="mean over the last N windows")
+@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1),
+              help="with --cameras: most windows (of any cameras) per forward pass")
 @click.option("--max-retries", default=5, show_default=True, type=click.IntRange(0),
               help="reconnection attempts in a row before giving up")
 @click.option("--retry-delay", default=1.0, show_default=True, type=click.FloatRange(0),
-              help="first reconnection delay in seconds (doubles each attempt)")
+              help="first reconnection delay in seconds (doubles each attempt, up to 5 s)")
 @click.option("--report-every", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="seconds between real-time factor reports")
 @click.option("--emit-windows", is_flag=True, help="also emit every window's top label as an event")
-def watch(source, model_or_run, pretrained, clip_len, target_fps, device, eager, backend, precision, alerts, events_file, webhook,
-          spool, realtime, window_stride, old_stride, smooth, max_retries, retry_delay, report_every, emit_windows):
-    """Watch a file, an RTSP/HTTP stream or a webcam (index) and raise alerts as they happen.
+def watch(source_and_model, pretrained, clip_len, target_fps, device, eager, backend, precision, cameras_file, alerts,
+          cooldown, events_file, webhook, spool, bind, token, clips_dir, clip_before, clip_after, keep_alerts, realtime,
+          window_stride, old_stride, smooth, batch_size, max_retries, retry_delay, report_every, emit_windows):
+    """Watch a file, an RTSP/HTTP stream or a webcam (index), or several cameras, and raise alerts as they happen.
 
     Events are JSON lines: "alert" (a rule fired), "alert_end" (its score fell back), "status"
-    (every --report-every seconds) and "summary". Never falls behind without bound: when inference
-    is slower than the source, stale frames are dropped and counted.
+    (every --report-every seconds) and "summary"; with --cameras each carries "camera". Never
+    falls behind without bound: when inference is slower than the source, stale frames are
+    dropped and counted. --serve shows the cameras, their scores and the alerts in a browser.
 
-    Example: motionlens watch rtsp://cam/stream runs/fights --alert fight:0.8:2s --webhook http://hooks/alert"""
+    Examples: motionlens watch rtsp://cam/stream runs/fights --alert fight:0.8:2s --webhook http://hooks/alert
+    | motionlens watch --cameras cameras.yaml runs/fights --serve 127.0.0.1:8080 --alert-clips alerts/"""
+    from ..deploy.cameras import check_rules
+    from ..deploy.media import MediaStore
+    from ..deploy.monitor import Monitor, WatchOptions, live_state
+    from ..deploy.predict import load_predictor
+    from ..deploy.serve import check_bind, serve
+
+    cameras, model_or_run, where = _watch_cameras(source_and_model, cameras_file, alerts, cooldown)
+    if bind:
+        check_bind(bind, token)
+    window_stride = _window_stride(window_stride, old_stride)
+    options = WatchOptions(window_stride, realtime, smooth, max_retries, retry_delay, report_every, emit_windows,
+                           clip_before, clip_after, batch_size)
+    media = MediaStore(clips_dir, keep_alerts) if clips_dir else None
+    live = live_state(cameras, media)
+    server = serve(live, bind, token) if bind else None  # before the model loads: a busy port fails at once
+    try:
+        _warn_untrained(model_or_run, pretrained)
+        predictor = load_predictor(model_or_run, pretrained=pretrained, device=device, clip_len=clip_len,
+                                   target_fps=target_fps, fast=not eager, backend=backend, precision=precision)
+        predictor.runner(predictor.clips([predictor.blank()]))  # a precision this CPU lacks fails here, in one line
+        check_rules(cameras, predictor.classes, where)
+        outcomes = _run_monitor(lambda sink, log, on_status: Monitor(
+            predictor, cameras, sink, options, media, log, on_status, tag_camera=bool(cameras_file), live=live),
+            server, token, events_file, webhook, spool)
+    finally:
+        if server is not None:
+            server.stop()
+    failed = [name for name, outcome in outcomes.items() if isinstance(outcome, Exception)]
+    if failed and len(failed) == len(outcomes):
+        raise TaskFailed(f"every camera failed: {'; '.join(f'{n}: {outcomes[n]}' for n in failed)}")
+
+
+def _run_monitor(make_monitor, server, token: str | None, events_file: str | None, webhook: str | None,
+                 spool: str) -> dict:
+    """Run the Monitor `make_monitor(sink, log, on_status)` with its events going to `events_file`
+    (or stdout) and `webhook`; with a server, keep serving after every camera stopped, until
+    Ctrl-C. Returns the outcomes."""
     from rich.markup import escape
 
-    from ..deploy.predict import load_predictor
-    from ..deploy.watch import AlertRule, EventSink, format_status
-    from ..deploy.watch import watch as run_watch
+    from ..deploy.watch import format_status
+    from ..deploy.webhook import EventSink
 
-    window_stride = _window_stride(window_stride, old_stride)
-    rules = [AlertRule.parse(text) for text in alerts]
-    _warn_untrained(model_or_run, pretrained)
-    predictor = load_predictor(model_or_run, pretrained=pretrained, device=device, clip_len=clip_len,
-                               target_fps=target_fps, fast=not eager, backend=backend, precision=precision)
-    predictor.runner(predictor.clips([predictor.blank()]))  # a precision this CPU lacks fails here, in one line
     stream = open(events_file, "w", encoding="utf-8") if events_file else sys.stdout
-    sink = EventSink(stream, webhook, warn=lambda message: console.print(f"[yellow]{escape(message)}", soft_wrap=True),
-                     spool=spool)
 
-    def on_status(status: dict) -> None:
+    def log(message: str) -> None:
+        console.print(f"[yellow]{escape(message)}", soft_wrap=True)
+
+    def on_status(name: str, status: dict) -> None:
         prefix = "done" if status["event"] == "summary" else "watching"
-        console.print(f"{prefix}: {format_status(status)}", highlight=False)
+        shown = f"{name}: " if monitor.tag_camera else ""
+        console.print(f"{shown}{prefix}: {format_status(status)}", highlight=False, markup=False, soft_wrap=True)
 
-    def on_retry(attempt: int, delay: float, reason: str) -> None:
-        sink({"event": "reconnect", "attempt": attempt, "delay_sec": delay, "reason": reason})
-        console.print(f"[yellow]{source}: {reason}; reconnecting in {delay:g} s (attempt {attempt}/{max_retries})")
-
-    def on_resume(gap: float, attempts: int, time_sec: float) -> None:
-        sink({"event": "reconnected", "gap_sec": round(gap, 3), "attempts": attempts,
-              "stream_sec": round(time_sec, 3)})
-        console.print(f"[yellow]{source}: back after a {gap:.1f} s gap ({attempts} attempts); scoring again")
-
+    monitor = make_monitor(EventSink(stream, webhook, warn=log, spool=spool), log, on_status)
     try:
-        run_watch(source, predictor, rules, on_event=sink, window_stride=window_stride, realtime=realtime,
-                  smooth=smooth, max_retries=max_retries, retry_delay=retry_delay, report_every=report_every,
-                  emit_windows=emit_windows, on_status=on_status, on_retry=on_retry, on_resume=on_resume)
+        if server is not None:
+            monitor.base_url = server.url
+            console.print(f"live view: {server.url}" + ("?token=..." if token else ""), highlight=False)
+        outcomes = monitor.run()
+        if server is not None:
+            console.print(f"every camera has stopped; still serving {server.url} (Ctrl-C to stop)", highlight=False)
+            threading.Event().wait()
+        return outcomes
     finally:
-        sink.close()
+        monitor.sink.close()
         if events_file:
             stream.close()
+
+
+def _watch_cameras(args: tuple[str, ...], cameras_file: str | None, alerts: tuple[str, ...], cooldown: str):
+    """(cameras, model_or_run, where rules come from) from `watch`'s arguments."""
+    from ..deploy.cameras import CameraConfig, load_cameras
+    from ..deploy.watch import AlertRule, parse_duration
+
+    cooldown_sec = parse_duration(cooldown)
+    if cameras_file:
+        if len(args) != 1:
+            raise click.UsageError("with --cameras, give only MODEL_OR_RUN (the sources are in the cameras file)")
+        if alerts:
+            raise click.UsageError("with --cameras, each camera's rules go in the cameras file (alerts:)")
+        return load_cameras(cameras_file, cooldown_sec), args[0], cameras_file
+    if len(args) != 2:
+        raise click.UsageError("give SOURCE and MODEL_OR_RUN, or --cameras FILE and MODEL_OR_RUN")
+    rules = [AlertRule(r.label, r.threshold, r.min_duration, cooldown_sec) for r in map(AlertRule.parse, alerts)]
+    return [CameraConfig("camera", args[0], rules)], args[1], ""
 
 
 @click.command()
@@ -243,10 +311,11 @@ def export(model_or_run, fmt, out, precision, calibration, calibration_clips, gu
                                clip_len=clip_len, calibration_clips=calibration_clips, guard_clips=guard_clips,
                                force=force)
         guard = meta["guard"]
-        console.print(f"wrote {out} (openvino {precision}, input video {tuple(meta['input']['shape'])}, dynamic batch)"
-                      f" | {precision} vs fp32 on {guard['clips']} held-out clips: top-1 agreement "
-                      f"{guard['top1_agreement']:.1%}, largest logit error {guard['max_logit_error']:.3g}"
-                      + (" | FORCED below the guard" if guard["forced"] else ""), highlight=False, soft_wrap=True)
+        console_out.print(f"wrote {out} (openvino {precision}, input video {tuple(meta['input']['shape'])}, dynamic "
+                          f"batch) | {precision} vs fp32 on {guard['clips']} held-out clips: top-1 agreement "
+                          f"{guard['top1_agreement']:.1%}, largest logit error {guard['max_logit_error']:.3g}"
+                          + (" | FORCED below the guard" if guard["forced"] else ""), highlight=False, markup=False,
+                          soft_wrap=True)
         return
     if not onnx_path or out or precision != "fp32":
         raise click.UsageError("--format onnx writes one file: give --onnx FILE (fp32; --out and --precision are openvino's)")
@@ -254,8 +323,8 @@ def export(model_or_run, fmt, out, precision, calibration, calibration_clips, gu
 
     result = export_onnx(model_or_run, onnx_path, opset=opset, pretrained=pretrained, clip_len=clip_len,
                          check=not no_check)
-    console.print(f"wrote {result['path']} (input video {tuple(result['input_shape'])}, dynamic batch) and "
-                  f"{Path(result['path']).with_suffix('.json')}", highlight=False)
+    console_out.print(f"wrote {result['path']} (input video {tuple(result['input_shape'])}, dynamic batch) and "
+                      f"{Path(result['path']).with_suffix('.json')}", highlight=False, markup=False)
     if result["message"]:
         console.print(result["message"], highlight=False)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..core.errors import MotionlensError
+from ..core.progress import console_out
 
 
 @click.command("models")
@@ -18,7 +19,6 @@ from ..core.errors import MotionlensError
               help="Show each weights file's full input contract (frame rate, clip, resize, crop, values) and its source.")
 def models_command(pattern: str | None, show_weights: bool) -> None:
     """List the model zoo: parameters, compute at the default input, input size and pretrained weights."""
-    from rich.console import Console
     from rich.table import Table
 
     from ..models import list_models
@@ -30,7 +30,7 @@ def models_command(pattern: str | None, show_weights: bool) -> None:
         if not names:
             raise MotionlensError(f"no model matches {pattern!r}; models: {', '.join(list_models())}")
     if show_weights:
-        Console().print(weights_table(names))
+        console_out.print(weights_table(names), soft_wrap=False)  # tables fit the width
         return
     table = Table(
         title="motionlens models", caption="GFLOPs as video papers count them (X3D-XS 0.6 at 160 px, R3D-18 40.7): multiply-adds, i.e. GMACs; 1 MAC = 2 FLOPs. One clip at the default input."
@@ -49,7 +49,7 @@ def models_command(pattern: str | None, show_weights: bool) -> None:
             "×".join(map(str, row["input"])),
             ", ".join(row["weights"]) or "-",
         )
-    Console().print(table)
+    console_out.print(table, soft_wrap=False)
 
 
 def weights_table(names: list[str]):

@@ -1,8 +1,48 @@
-"""Options shared by several commands."""
+"""Options and value parsers shared by several commands."""
 
 from __future__ import annotations
 
+import re
+
 import click
+
+_HW = re.compile(r"\s*(\d+)[xX](\d+)\s*")
+_SECONDS_RANGE = re.compile(r"\s*(\d+(?:\.\d*)?)\s*(?:-\s*(\d+(?:\.\d*)?))?\s*")
+MIN_SIDE = 16  # pixels: smaller frames leave nothing for a model's strides and pools
+
+
+def parse_hw(text: str) -> tuple[int, int]:
+    """"240x320" -> (240, 320), height then width; click.BadParameter unless both sides >= MIN_SIDE."""
+    match = _HW.fullmatch(text)
+    if not match or min(int(match.group(1)), int(match.group(2))) < MIN_SIDE:
+        raise click.BadParameter(f"'{text}' is not HxW (e.g. 240x320, sides >= {MIN_SIDE})")
+    return int(match.group(1)), int(match.group(2))
+
+
+def hw_callback(ctx, param, value: str | None) -> tuple[int, int] | None:
+    """click callback: one HxW size."""
+    return None if value is None else parse_hw(value)
+
+
+def hw_list_callback(ctx, param, value: str) -> list[tuple[int, int]]:
+    """click callback: "240x320" or "120x160,240x320" -> [(H, W), ...]."""
+    try:
+        return [parse_hw(part) for part in value.split(",")]
+    except click.BadParameter:
+        raise click.BadParameter(f"'{value}' is not HxW (e.g. 240x320, sides >= {MIN_SIDE}) or a comma list "
+                                 "of them") from None
+
+
+def seconds_range_callback(ctx, param, value: str) -> tuple[float, float]:
+    """click callback: "1-10" (seconds, MIN-MAX) or "2" (MIN = MAX) -> (MIN, MAX)."""
+    match = _SECONDS_RANGE.fullmatch(value)
+    if not match:
+        raise click.BadParameter(f"'{value}' is not seconds MIN-MAX (e.g. 1-10) or one number")
+    lo = float(match.group(1))
+    hi = float(match.group(2)) if match.group(2) else lo
+    if not 0 < lo <= hi:
+        raise click.BadParameter(f"need 0 < MIN <= MAX, got '{value}'")
+    return lo, hi
 
 
 def ray_flags(fn):

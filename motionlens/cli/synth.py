@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import click
 
 from ..dataprep import synth as synth_data
+from .options import hw_list_callback, seconds_range_callback
 
 _CODECS = ("auto", "libx264", "mpeg4", "xvid", "divx", "mjpeg", "libvpx-vp9")
-
-
-def _parse_sizes(ctx, param, value: str) -> list[tuple[int, int]]:
-    """"240x320" or "120x160,240x320" (one picked per video) -> [(H, W), ...]."""
-    sizes = []
-    for part in value.split(","):
-        match = re.fullmatch(r"\s*(\d+)[xX](\d+)\s*", part)
-        if not match or min(int(match.group(1)), int(match.group(2))) < 16:
-            raise click.BadParameter(f"'{value}' is not HxW (e.g. 240x320, sides >= 16) or a comma list of them")
-        sizes.append((int(match.group(1)), int(match.group(2))))
-    return sizes
 
 
 def _parse_fps(ctx, param, value: str) -> list[float]:
@@ -33,30 +21,18 @@ def _parse_fps(ctx, param, value: str) -> list[float]:
     return rates
 
 
-def _parse_duration(ctx, param, value: str) -> tuple[float, float]:
-    """"1-10" (seconds, sampled uniformly) or "2" (fixed)."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*(?:-\s*(\d+(?:\.\d*)?))?\s*", value)
-    if not match:
-        raise click.BadParameter(f"'{value}' is not seconds MIN-MAX (e.g. 1-10) or one number")
-    lo = float(match.group(1))
-    hi = float(match.group(2)) if match.group(2) else lo
-    if not 0 < lo <= hi:
-        raise click.BadParameter(f"need 0 < MIN <= MAX, got '{value}'")
-    return lo, hi
-
-
 @click.command("synth")
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--layout", type=click.Choice(synth_data.LAYOUTS), default="folder", show_default=True,
-              help="Dataset layout and split files to write.")
+@click.option("--layout", type=click.Choice(synth_data.LAYOUTS + ("ava",)), default="folder", show_default=True,
+              help="Dataset layout and split files to write (ava: actors with boxes, see motionlens.dataprep.synth_ava).")
 @click.option("--classes", "num_classes", type=click.IntRange(1, len(synth_data.CLASSES)), default=4,
               show_default=True, help="Number of motion classes, the first N of: " + ", ".join(synth_data.CLASSES))
 @click.option("--videos-per-class", type=click.IntRange(1), default=10, show_default=True)
-@click.option("--size", default="240x320", show_default=True, callback=_parse_sizes,
+@click.option("--size", default="240x320", show_default=True, callback=hw_list_callback,
               help="HxW, or a comma list to pick from per video.")
 @click.option("--fps", default="25", show_default=True, callback=_parse_fps,
               help="Frame rate, or a comma list to pick from per video.")
-@click.option("--duration", default="1-10", show_default=True, callback=_parse_duration,
+@click.option("--duration", default="1-10", show_default=True, callback=seconds_range_callback,
               help="Seconds per video: MIN-MAX (uniform) or one number.")
 @click.option("--codec", type=click.Choice(_CODECS), default="auto", show_default=True,
               help="auto: H.264 mp4, or XVID avi for hmdb51/ucf101.")
@@ -66,6 +42,14 @@ def synth(out, layout, num_classes, videos_per_class, size, fps, duration, codec
     """Write a synthetic action dataset to OUT: real encoded videos in a real dataset's layout."""
     from ..core.progress import progress_counter
 
+    if layout == "ava":
+        from ..dataprep.synth_ava import synthesize_ava
+
+        with progress_counter("synth", unit="videos") as progress:
+            made = synthesize_ava(out, videos_per_class * num_classes, size[0], fps[0], round(duration[1]),
+                                  min(num_classes, 4), seed=seed, progress=progress)
+        return click.echo(f"wrote {len(made.videos)} videos with AVA annotations to {made.root}; "
+                          f"label map {made.labelmap}")
     with progress_counter("synth", unit="videos") as progress:
         dataset = synth_data.synthesize(
             out, layout=layout, num_classes=num_classes, videos_per_class=videos_per_class,

@@ -7,12 +7,12 @@ import os
 
 import click
 
-from ..core.progress import console
+from ..core.progress import console_out
 from .options import backend_options
 
 # flag -> dotted config key; flags left unset change nothing
 _FLAG_KEYS = {
-    "data": "data.data", "annotations": "data.annotations", "split": "data.split", "clip_len": "data.clip_len",
+    "data": "data.dataset", "annotations": "data.annotations", "split": "data.split", "clip_len": "data.clip_len",
     "frame_stride": "data.frame_stride", "batch_size": "data.batch_size", "workers": "data.num_workers",
     "model": "model.name", "pretrained": "model.pretrained", "finetune_from": "model.finetune_from",
     "lr": "optim.lr", "optimizer": "optim.optimizer", "epochs": "epochs", "out": "out", "name": "name",
@@ -83,48 +83,50 @@ def train(recipe, overrides, resume, **flags):
         cfg = resume_config(resume, *([load_yaml(recipe)] if recipe else []), *flag_updates(overrides, **flags))
     else:
         cfg = config_from_flags(recipe, overrides, **flags)
-        if not cfg.data.data:
-            raise click.UsageError("--data is required (or a --config recipe that sets data.data)")
+        if not cfg.data.dataset:
+            raise click.UsageError("--data is required (or a --config recipe that sets data.dataset)")
     run_dir = fit(cfg, resume=resume)
     if int(os.environ.get("RANK", "0")) == 0:
-        console.print(f"done: {run_dir}  (evaluate with: motionlens eval {run_dir})")
+        console_out.print(f"done: {run_dir}  (evaluate with: motionlens eval {run_dir})", markup=False)
 
 
 @click.command("eval")
 @click.argument("run_or_checkpoint", type=click.Path())
 @click.option("--data", help="dataset as LAYOUT:ROOT (default: the one the run trained on)")
 @click.option("--annotations", help="split/annotation files, when not under ROOT")
-@click.option("--split", "which", type=click.Choice(["train", "val", "test"]), help="default: test, else val")
+@click.option("--subset", type=click.Choice(["train", "val", "test"]),
+              help="which part of the split to evaluate (default: test, else val); the split's number is "
+                   "the run's data.split")
 @click.option("--clips", type=click.IntRange(1, 100), help="uniform clips per video (default: the run's data.eval_clips)")
 @click.option("--crops", type=click.Choice(["1", "3"]), help="spatial crops per clip (default: the run's data.eval_crops)")
 @click.option("--batch-size", type=int, help="videos per batch")
 @click.option("--workers", type=int)
 @click.option("--device", default="auto", show_default=True)
-@click.option("--out", type=click.Path(), help="output folder (default: RUN/eval-SPLIT)")
+@click.option("--out", type=click.Path(), help="output folder (default: RUN/eval-SUBSET)")
 @click.option("--fuse-with", type=click.Path(), help="a flow-stream run: report spatial, temporal and fused accuracy")
 @click.option("--flow-root", type=click.Path(), help="extracted flow for --fuse-with (default: the flow run's)")
 @backend_options
-def evaluate(run_or_checkpoint, data, annotations, which, clips, crops, batch_size, workers, device, out,
+def evaluate(run_or_checkpoint, data, annotations, subset, clips, crops, batch_size, workers, device, out,
              fuse_with, flow_root, backend, precision):
     """Clip- and video-level accuracy, confusion matrix, predictions.csv and an HTML report.
 
     With --fuse-with FLOW_RUN: the two-stream analysis, each stream and their late fusion (weight
-    tuned on the validation split) side by side. RUN_OR_CHECKPOINT may be an export folder
+    tuned on the validation subset) side by side. RUN_OR_CHECKPOINT may be an export folder
     (`motionlens export --format openvino`), with --data."""
     from ..deploy.export_dir import is_export_dir
     from ..training.evaluate import default_eval_dir, evaluate_checkpoint
 
-    out = out or str(default_eval_dir(run_or_checkpoint, which))
+    out = out or str(default_eval_dir(run_or_checkpoint, subset))
     if fuse_with:
         from ..training.fusion import evaluate_fusion, format_fusion_table
 
-        result = evaluate_fusion(run_or_checkpoint, fuse_with, data=data, flow_root=flow_root, split=which,
+        result = evaluate_fusion(run_or_checkpoint, fuse_with, data=data, flow_root=flow_root, split=subset,
                                  out_dir=out, num_clips=clips, num_crops=int(crops) if crops else None, batch_size=batch_size,
                                  num_workers=workers, device=device, annotations=annotations)
-        console.print(format_fusion_table(result), markup=False, soft_wrap=True)
-        console.print(f"wrote {out}/fusion.json, fusion.md")
+        console_out.print(format_fusion_table(result), markup=False, soft_wrap=True)
+        console_out.print(f"wrote {out}/fusion.json, fusion.md", markup=False)
         return
-    common = dict(split=which, num_clips=clips, num_crops=int(crops) if crops else None, batch_size=batch_size,
+    common = dict(split=subset, num_clips=clips, num_crops=int(crops) if crops else None, batch_size=batch_size,
                   num_workers=workers, device=device, annotations=annotations)
     if (backend, precision) != ("auto", "auto") or is_export_dir(run_or_checkpoint):
         from ..deploy.runtime_eval import evaluate_runtime
@@ -134,15 +136,15 @@ def evaluate(run_or_checkpoint, data, annotations, which, clips, crops, batch_si
         result = evaluate_runtime(run_or_checkpoint, data, out, backend, precision, **common)
     else:
         result = evaluate_checkpoint(run_or_checkpoint, data, out, **common)
-    console.print(f"checkpoint {result['checkpoint_note']}", markup=False, soft_wrap=True)
+    console_out.print(f"checkpoint {result['checkpoint_note']}", markup=False, soft_wrap=True)
     unlabeled = f" ({result['num_unlabeled']} without labels, not scored)" if result["num_unlabeled"] else ""
     protocol = result["protocol"]
-    console.print(f"{result['split']}: {result['num_videos']} videos{unlabeled}\n"
+    console_out.print(f"{result['split']}: {result['num_videos']} videos{unlabeled}\n"
                   f"  video top-1 {result['video_top1']:.1%}  top-5 {result['video_top5']:.1%}  [{protocol}]\n"
                   f"  clip top-1 {result['clip_top1']:.1%}  [each clip x crop alone: {protocol}]\n"
                   f"  mean class accuracy {result['mean_class_accuracy']:.1%}  [{protocol}]",
                   markup=False, soft_wrap=True)
-    console.print(f"wrote {out}/report.html, predictions.csv, confusion.png, metrics.json")
+    console_out.print(f"wrote {out}/report.html, predictions.csv, confusion.png, metrics.json", markup=False)
 
 
 @click.command("lr-find")
@@ -158,8 +160,8 @@ def lr_find(recipe, overrides, start, end, steps, out, **flags):
     cfg = config_from_flags(recipe, overrides, **flags)
     result = run(cfg, start=start, end=end, steps=steps, plot_path=out)
     suggestion = result["suggestion"]
-    console.print(f"suggested lr: {suggestion:.2e}" if suggestion else "no clear minimum; try a wider range")
-    console.print(f"wrote {out}")
+    console_out.print(f"suggested lr: {suggestion:.2e}" if suggestion else "no clear minimum; try a wider range")
+    console_out.print(f"wrote {out}", markup=False)
 
 
 COMMANDS = [train, evaluate, lr_find]

@@ -1,4 +1,6 @@
-"""Rich progress bars with rate and ETA, shown only where they help (the main process, rank 0)."""
+"""Rich progress bars with rate and ETA, shown only where they help (the main process, rank 0), and
+the two consoles: `console_out` (stdout) for a command's results, `console` (stderr) for progress,
+warnings and logs, so that `motionlens data check ROOT > report.txt` captures the report alone."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 console = Console(stderr=True)
+# Results are whole lines that scripts and files keep: never wrapped at the terminal's width.
+console_out = Console(soft_wrap=True)
 
 
 @contextmanager

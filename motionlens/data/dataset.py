@@ -1,10 +1,9 @@
 """VideoClipDataset = index + sampler + decoder + transform.
 
 Each item is one video: the sampler picks its clips, the decoder reads the union of their frames
-in one pass, and the transform turns each clip into model input. When the weights' contract
-resamples (`frame_rate`, torchvision's 15 fps) the sampler runs on the resampled video, whose
-frames map to source frames by `resample_indices` over the file's frame times; with
-`clip_seconds` (X3D) each clip spreads its frames evenly over that many seconds. A sample is a dict:
+in one pass, and the transform turns each clip into model input. Which frames a clip takes under
+the weights' timing (resampling, X3D's clip seconds) is the InputSpec's (`InputSpec.clips`);
+without a spec the sampler runs on the video's own frames. A sample is a dict:
 
     {"video": float (K, C, T, H, W), "label": int, "video_index": int,
      "clip_index": int64 (K,), "failures": int}
@@ -17,23 +16,27 @@ replacements so the training loop can report them per epoch.
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import replace
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from ..core.errors import MotionlensError, VideoError
-from ..video import frame_times, read_clip
+from ..video import read_clip
 from .index import VideoIndex, VideoRecord
-from .resample import frames_in_seconds, resample_indices, uniform_offsets
+from .loader import sample_seed
 from .samplers import ClipInfo, ClipSampler, Span
 
 log = logging.getLogger(__name__)
 
 Decoder = Callable[[VideoRecord, list[int]], np.ndarray]  # -> uint8 (T, H, W, C)
+
+
+class ClipTiming(Protocol):
+    """What chooses a sampler's clips of a record under the weights' timing: an `InputSpec`."""
+
+    def clips(self, sampler: ClipSampler, record: VideoRecord, rng: np.random.Generator | None) -> list[ClipInfo]: ...
 
 
 def rgb_decoder(size: int | tuple[int, int] | None = None, max_damaged_fraction: float = 0.25) -> Decoder:
@@ -64,7 +67,7 @@ def rgb_decoder(size: int | tuple[int, int] | None = None, max_damaged_fraction:
 class VideoClipDataset(Dataset):
     def __init__(self, index: VideoIndex, sampler: ClipSampler, transform: Callable[[np.ndarray], torch.Tensor],
                  decoder: Decoder | None = None, max_retries: int = 10, seed: int = 0,
-                 frame_rate: float | None = None, clip_seconds: float | None = None):
+                 spec: ClipTiming | None = None):
         if len(index) == 0:
             raise MotionlensError("the dataset split is empty: no readable videos to load")
         self.index = index
@@ -73,8 +76,7 @@ class VideoClipDataset(Dataset):
         self.decoder = decoder or rgb_decoder()
         self.max_retries = max_retries
         self.seed = seed
-        self.frame_rate = frame_rate  # resample videos to this rate first (the sampler then runs at it)
-        self.clip_seconds = clip_seconds  # PyTorchVideo clips: sampler.clip_len frames spread over this
+        self.spec = spec  # the weights' timing the sampler runs under; None = the video's own frames
         self._reported: set[str] = set()
 
     def __len__(self) -> int:
@@ -83,7 +85,8 @@ class VideoClipDataset(Dataset):
     def _rng(self, i: int) -> np.random.Generator:
         # Random samplers draw from torch's generator (seeded per sample by `EpochSampler`), as
         # the random transforms do; fixed samplers ignore it.
-        return np.random.default_rng(int(torch.randint(0, 2**31 - 1, ())) if self.sampler.random else self.seed + i)
+        return np.random.default_rng(int(torch.randint(0, 2**31 - 1, ())) if self.sampler.random
+                                     else sample_seed(self.seed, i))
 
     def load(self, i: int) -> dict:
         """Decode and transform video `i` (raises VideoError when it cannot be read)."""
@@ -105,19 +108,10 @@ class VideoClipDataset(Dataset):
         return {"video": video, "label": record.label, "video_index": i, "clip_index": clip_index}
 
     def clips(self, record: VideoRecord, rng: np.random.Generator) -> list[ClipInfo]:
-        """The sampler's clips of `record`, in source frame numbers, after the contract's timing."""
-        span = Span.of(record)
-        if self.frame_rate:
-            grid = span.first + resample_indices(record_times(record), self.frame_rate)  # (K,) source frames
-            sampler = replace(self.sampler, target_fps=None)
-            clips = sampler(Span(0, len(grid), self.frame_rate), rng)
-            return [_mapped(c, grid[list(c.indices)], grid[c.start], grid[c.end]) for c in clips]
-        if self.clip_seconds:
-            window = frames_in_seconds(self.clip_seconds, span.fps)
-            sampler = replace(self.sampler, clip_len=window, frame_stride=1, target_fps=None)
-            picks = uniform_offsets(window, self.sampler.clip_len)
-            return [_mapped(c, np.asarray(c.indices)[picks], c.start, c.end) for c in sampler(span, rng)]
-        return self.sampler(span, rng)
+        """The sampler's clips of `record`, in source frame numbers (`InputSpec.clips`)."""
+        if self.spec is None:
+            return self.sampler(Span.of(record), rng)
+        return self.spec.clips(self.sampler, record, rng)
 
     def __getitem__(self, key: int | tuple[int, int]) -> dict:
         """Video `key`, or `(video, seed)` from `EpochSampler`: the clip and augmentation are then
@@ -131,7 +125,7 @@ class VideoClipDataset(Dataset):
 
     def _get(self, i: int) -> dict:
         failures = 0
-        rng = np.random.default_rng(self.seed + i)
+        rng = np.random.default_rng(sample_seed(self.seed, i))  # the replacements of video i
         candidate = i
         while True:
             try:
@@ -147,16 +141,3 @@ class VideoClipDataset(Dataset):
                     raise MotionlensError(f"{failures} undecodable videos in a row (last: {err}); "
                                           "run `motionlens data check` on the dataset") from None
                 candidate = int(rng.integers(len(self.index)))
-
-
-def record_times(record: VideoRecord) -> np.ndarray:
-    """`(segment_frames,)` display times of a record's frames in seconds (frame folders: at `record.fps`)."""
-    if os.path.isfile(record.path):
-        times = frame_times(record.path)[record.first_frame: record.first_frame + record.segment_frames]
-        if len(times):
-            return times
-    return np.arange(record.segment_frames, dtype=np.float64) / (record.fps or 25.0)
-
-
-def _mapped(clip: ClipInfo, indices: np.ndarray, start: int, end: int) -> ClipInfo:
-    return clip._replace(start=int(start), end=int(end), indices=tuple(int(i) for i in indices))

@@ -1,7 +1,7 @@
 """Flow clips from the same index as RGB clips: a decoder that reads extracted flow instead of frames.
 
 RGB and flow are paired per video by path: the flow of `<data root>/<class>/<video>.avi` lives in
-`<flow root>/<class>/<video>/` (see `motionlens.flow.storage`). Frame numbers are those of the
+`<flow root>/<class>/<video>/` (see `motionlens.data.flow_storage`). Frame numbers are those of the
 video: flow frame k is the motion from frame k to frame k + 1, so a clip asking for frames
 k..k+L-1 gets the motion that starts at each of them. A video of N frames has N - 1 flow frames;
 a request for frame N - 1 (the last) gets flow frame N - 2.
@@ -25,11 +25,11 @@ import cv2
 import numpy as np
 
 from ..core.errors import MotionlensError
-from ..flow.quantize import FLOW_MEAN, FLOW_STD
-from ..flow.storage import flow_dir_for, flow_info, read_flow
+from ..models.cfg import FLOW_MEAN, FLOW_STD
 from ..video import read_frames
-from ..video.decode import Size
+from ..video import Size
 from .dataset import Decoder, VideoClipDataset
+from .flow_storage import flow_dir_for, flow_info, read_flow
 from .index import VideoRecord
 
 FLOW_MODALITIES = {"flow": 0, "rgb+flow": 3}  # modality -> the channel holding flow-x (a flip negates it)

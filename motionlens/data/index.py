@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ..core.atomic import write_text
+from ..core.cache import cache_dir as shared_cache_dir
 from ..core.errors import MotionlensError, VideoError
 from ..video import probe
 from .hara_json import parse_hara_json
@@ -23,7 +25,7 @@ from .records import SPLITS, Entry, Parsed, SplitReport, VideoIndex, VideoRecord
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("MOTIONLENS_CACHE", Path.home() / ".cache" / "motionlens")) / "probe"
+    return shared_cache_dir("probe")
 
 
 class ProbeCache:
@@ -71,9 +73,7 @@ class ProbeCache:
 
     def save(self) -> None:
         self.file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.file.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(self.entries))
-        os.replace(tmp, self.file)
+        write_text(self.file, json.dumps(self.entries))
 
 
 def _probe_one(path: str, frames_fps: float) -> dict:

@@ -1,8 +1,9 @@
 """Clip samplers: which frames of a video make each clip.
 
 A sampler maps a video span (first frame, frame count, fps) to a list of ClipInfo, each holding
-the exact frame numbers to decode. `frame_stride` is in frames at `target_fps` (the video's own
-rate when None), so a 30 fps and a 25 fps video give clips that span the same time.
+the exact frame numbers to decode, `frame_stride` frames apart. Samplers work on frame numbers
+only: resampling to the weights' frame rate and clips that span seconds are the InputSpec's
+(`data.spec`), which runs a sampler on the resampled video.
 
 Short videos are looped: when a clip needs more frames than the video has, frame numbers wrap
 around to the start of the span (0, 1, ..., n-1, 0, 1, ...), so every clip has `clip_len` frames.
@@ -23,11 +24,6 @@ class ClipInfo(NamedTuple):
     clip_index: int
     num_clips: int
     indices: tuple[int, ...]  # frame numbers to decode, length clip_len
-
-
-def source_step(frame_stride: int, fps: float, target_fps: float | None) -> float:
-    """Source frames between consecutive clip frames: `frame_stride` frames at `target_fps`."""
-    return frame_stride * (fps / target_fps if target_fps else 1.0)
 
 
 def clip_offsets(clip_len: int, step: float) -> np.ndarray:
@@ -52,18 +48,14 @@ class ClipSampler:
 
     clip_len: int = 16
     frame_stride: int = 1
-    target_fps: float | None = None
     random: bool = False
 
-    def step(self, fps: float) -> float:
-        """Source frames between consecutive clip frames."""
-        return source_step(self.frame_stride, fps, self.target_fps)
-
-    def clip_span(self, fps: float) -> float:
-        return (self.clip_len - 1) * self.step(fps) + 1
+    def clip_span(self) -> int:
+        """Frames from a clip's first to its last, inclusive."""
+        return (self.clip_len - 1) * self.frame_stride + 1
 
     def make(self, span: Span, offset: float, clip_index: int, num_clips: int) -> ClipInfo:
-        rel = int(offset) + clip_offsets(self.clip_len, self.step(span.fps))
+        rel = int(offset) + clip_offsets(self.clip_len, self.frame_stride)
         rel = rel % max(span.num_frames, 1)  # loop short videos
         indices = tuple(int(span.first + r) for r in rel)
         return ClipInfo(indices[0], span.first + min(int(rel.max()), span.num_frames - 1), clip_index, num_clips, indices)
@@ -82,8 +74,7 @@ class RandomClipSampler(ClipSampler):
         rng = rng or np.random.default_rng()
         # The last valid start puts the clip's last frame on the video's last frame: a 17-frame
         # video has two 16-frame clips (starts 0 and 1), and both must be drawn.
-        last_offset = int(clip_offsets(self.clip_len, self.step(span.fps))[-1])
-        last_start = span.num_frames - 1 - last_offset
+        last_start = span.num_frames - self.clip_span()
         start = int(rng.integers(0, last_start + 1)) if last_start > 0 else 0
         return [self.make(span, start, 0, 1)]
 
@@ -95,7 +86,7 @@ class UniformClipSampler(ClipSampler):
     num_clips: int = 10
 
     def __call__(self, span, rng=None):
-        room = max(span.num_frames - self.clip_span(span.fps), 0.0)
+        room = float(max(span.num_frames - self.clip_span(), 0))
         if self.num_clips == 1:
             offsets = [room / 2]
         else:
@@ -120,18 +111,6 @@ class TSNSampler(ClipSampler):
         return [ClipInfo(indices[0], indices[-1], 0, 1, indices)]
 
 
-@dataclass
-class FirstClipsSampler(ClipSampler):
-    """The first `num_clips` consecutive, non-overlapping clips (fewer if the video is short)."""
-
-    num_clips: int = 1
-
-    def __call__(self, span, rng=None):
-        length = self.clip_span(span.fps)
-        count = max(1, min(self.num_clips, int(span.num_frames // length)))
-        return [self.make(span, i * length, i, count) for i in range(count)]
-
-
 class Window(NamedTuple):
     start: int  # first frame number (since the windows began or were restarted)
     end: int  # last frame number read, inclusive
@@ -140,7 +119,8 @@ class Window(NamedTuple):
 
 
 class SlidingWindows:
-    """The one sliding windowing: whole files (predict), live streams (watch) and the sampler.
+    """The one sliding windowing: whole files (predict) and live streams (watch), planned by the
+    InputSpec (`file_windows`, `stream_windows`).
 
     Frames are pushed one at a time and a window is returned as soon as its last frame arrives,
     holding at most one window span of frames. Window starts are 0, window_stride,
@@ -198,32 +178,16 @@ class SlidingWindows:
         return Window(start, int(min(indices.max(), self.count - 1)), tuple(int(i) for i in indices), frames)
 
 
-@dataclass
-class SlidingWindowSampler(ClipSampler):
-    """Every window, `window_stride` source frames apart, covering the whole video: the windows
-    of `SlidingWindows` (the last one aligned to the end so no frame is left out) as ClipInfos."""
-
-    window_stride: int = 8
-
-    def __call__(self, span, rng=None):
-        windows = SlidingWindows(clip_offsets(self.clip_len, self.step(span.fps)), self.window_stride)
-        found = [w for _ in range(span.num_frames) for w in windows.push()] + windows.finish()
-        return [ClipInfo(span.first + w.indices[0], span.first + w.end, i, len(found),
-                         tuple(span.first + j for j in w.indices)) for i, w in enumerate(found)]
+SAMPLERS = {"random": RandomClipSampler, "uniform": UniformClipSampler, "tsn": TSNSampler}
 
 
-SAMPLERS = {"random": RandomClipSampler, "uniform": UniformClipSampler, "tsn": TSNSampler,
-            "first": FirstClipsSampler, "sliding": SlidingWindowSampler}
-
-
-def make_sampler(name: str, clip_len: int, frame_stride: int = 1, target_fps: float | None = None,
-                 train: bool = False, **kwargs) -> ClipSampler:
-    """A sampler by name: random | uniform | tsn | first | sliding."""
+def make_sampler(name: str, clip_len: int, frame_stride: int = 1, train: bool = False, **kwargs) -> ClipSampler:
+    """A sampler by name: random | uniform | tsn."""
     from ..core.errors import ConfigError
 
     if name not in SAMPLERS:
         raise ConfigError(f"unknown sampler '{name}'; expected one of {', '.join(SAMPLERS)}")
-    sampler = SAMPLERS[name](clip_len=clip_len, frame_stride=frame_stride, target_fps=target_fps, **kwargs)
+    sampler = SAMPLERS[name](clip_len=clip_len, frame_stride=frame_stride, **kwargs)
     if name == "tsn":
         sampler.random = train
     return sampler

@@ -19,87 +19,18 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import os
 import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple, Sequence
+from typing import Callable, Sequence
 
 from ..core.errors import MotionlensError, VideoError
 from ..core.paths import UnsafePathError, join_inside, safe_name
 from ..video import find_video, probe
 from ..video.cut import cut_clip
-
-# Looked for first, in this order: what AVA downloads come as.
-_EXPECTED = "expected 'video_id,timestamp,x1,y1,x2,y2,action_id,person_id' with boxes in 0-1"
-
-
-class AvaRow(NamedTuple):
-    video_id: str
-    timestamp: float  # seconds in the original movie
-    box: tuple[float, float, float, float]  # x1, y1, x2, y2, normalised
-    action_id: int
-    person_id: int | None
-
-
-def read_ava_csv(path: str | os.PathLike, rejected: list[str] | None = None) -> Iterator[AvaRow]:
-    """Rows of an AVA annotation CSV, validated; a bad row raises MotionlensError naming file:line.
-
-    A `video_id` that is not a plain file name (`../x`, `/tmp/x`, `sub/x`, NUL bytes, too long)
-    would read or write outside the given folders: with `rejected`, such a row is listed there as
-    "file:line: reason" and skipped; without, it raises."""
-    path = Path(path)
-    if not path.is_file():
-        raise MotionlensError(f"AVA CSV not found: {path}")
-    with open(path, newline="", encoding="utf-8") as f:
-        for line_no, row in enumerate(csv.reader(f), start=1):
-            if not row or not "".join(row).strip():
-                continue
-            if line_no == 1 and len(row) > 1 and "timestamp" in row[1].lower():
-                continue  # a header some tools add; AVA's own files have none
-            try:
-                yield _parse_row(row, f"{path}:{line_no}")
-            except UnsafePathError as err:
-                if rejected is None:
-                    raise
-                rejected.append(str(err))
-
-
-def _parse_row(row: list[str], where: str) -> AvaRow:
-    if len(row) not in (7, 8):
-        raise MotionlensError(f"{where}: {len(row)} columns, {_EXPECTED}")
-    video_id = row[0].strip()
-    if not video_id:
-        raise MotionlensError(f"{where}: empty video_id")
-    try:
-        safe_name(video_id, "video_id")
-    except UnsafePathError as err:
-        raise UnsafePathError(f"{where}: {err}") from None
-    try:
-        timestamp = float(row[1])
-        box = tuple(float(v) for v in row[2:6])
-    except ValueError:
-        raise MotionlensError(f"{where}: timestamp and box must be numbers, got {','.join(row[1:6])}") from None
-    if not math.isfinite(timestamp) or timestamp < 0:
-        raise MotionlensError(f"{where}: timestamp must be a number of seconds >= 0, got {row[1]}")
-    x1, y1, x2, y2 = box
-    if not all(0.0 <= v <= 1.0 for v in box) or x1 > x2 or y1 > y2:
-        raise MotionlensError(f"{where}: box {','.join(row[2:6])} is not normalised x1<=x2, y1<=y2 in 0-1")
-    try:
-        action_id = int(row[6])
-        person_id = int(row[7]) if len(row) == 8 and row[7].strip() else None
-    except ValueError:
-        raise MotionlensError(f"{where}: action_id and person_id must be integers, got {','.join(row[6:])}") from None
-    if action_id < 1:
-        raise MotionlensError(f"{where}: action_id must be >= 1, got {action_id}")
-    try:
-        safe_name(f"{video_id}_{timestamp_text(timestamp)}.mp4", "clip name")
-    except UnsafePathError as err:
-        raise UnsafePathError(f"{where}: {err}") from None
-    return AvaRow(video_id, timestamp, box, action_id, person_id)
-
+from .ava_csv import AvaRow, read_ava_csv, timestamp_text  # noqa: F401  (re-exported: ava build's readers)
 
 def actions_by_timestamp(path: str | os.PathLike,
                          rejected: list[str] | None = None) -> dict[tuple[str, float], set[int]]:
@@ -136,11 +67,6 @@ def parse_actions(text: str | int | Sequence[str | int]) -> list[int]:
     if not ids:
         raise MotionlensError(f"no AVA action given in '{text}'")
     return list(dict.fromkeys(ids))
-
-
-def timestamp_text(timestamp: float) -> str:
-    """AVA's own spelling: 902 -> "0902"; fractional seconds keep 3 decimals."""
-    return f"{int(timestamp):04d}" if float(timestamp).is_integer() else f"{timestamp:08.3f}"
 
 
 def clip_window(center: float, length: float, duration: float) -> tuple[float, float]:

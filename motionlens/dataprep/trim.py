@@ -2,24 +2,25 @@
 
 Kinetics CSVs (`label,youtube_id,time_start,time_end,split`, header included; read by
 `data.kinetics`) give each clip as a window of a YouTube video. Sources are looked up as
-`<videos>/<youtube_id>.{mp4,mkv,webm,avi}` (`video.find_video`) and cut (see `video.cut.cut_clip`) to `ROOT/<split>/<label>/<youtube_id>_<start:06d>_<end:06d>.mp4`,
-the names the Kinetics layout expects; the CSVs are copied to ROOT, so `build_index("kinetics:ROOT")`
-reads the result. Outputs already on disk are kept, so an interrupted run resumes.
+`<videos>/<youtube_id>.{mp4,mkv,webm,avi}` (`video.find_video`) and cut (see `video.cut.cut_clip`)
+to `ROOT/<split>/<label>/<youtube_id>_<start:06d>_<end:06d>.mp4`, the names the Kinetics layout
+expects; the CSVs are copied to ROOT, so `build_index("kinetics:ROOT")` reads the result. Outputs
+already on disk are kept, so an interrupted run resumes. Clips are cut by `core.jobs.run_jobs`
+worker processes; a clip that fails is listed with its reason and the others carry on.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 from ..data.kinetics import kinetics_name, read_kinetics_csv
 from ..core.errors import MotionlensError, VideoError
+from ..core.jobs import run_jobs
 from ..core.paths import UnsafePathError, join_inside, safe_name
 from ..video import find_video, probe
 from ..video.cut import cut_clip
@@ -102,16 +103,14 @@ class TrimResult:
         return text
 
 
-def _trim_one(job: TrimJob) -> tuple[TrimJob, dict | None, str | None]:
-    try:
-        duration = probe(job.source).duration
-        if job.start >= duration:
-            return job, None, f"starts at {job.start:g} s, after the source ends ({duration:.2f} s)"
-        result = cut_clip(job.source, job.dst, job.start, min(job.end, duration), mode=job.mode)
-        result["shortened"] = job.end > duration + 1e-6
-        return job, result, None
-    except VideoError as err:
-        return job, None, err.reason
+def _trim_task(_shared, job: TrimJob) -> dict:
+    """One clip's job (`core.jobs.run_jobs`): what `cut_clip` returned; raises VideoError for a failed clip."""
+    duration = probe(job.source).duration
+    if job.start >= duration:
+        raise VideoError(job.source, f"starts at {job.start:g} s, after the source ends ({duration:.2f} s)")
+    result = cut_clip(job.source, job.dst, job.start, min(job.end, duration), mode=job.mode)
+    result["shortened"] = job.end > duration + 1e-6
+    return result
 
 
 def run_trim(plan: TrimPlan, workers: int = 1, progress: Callable[[], None] | None = None) -> TrimResult:
@@ -122,27 +121,19 @@ def run_trim(plan: TrimPlan, workers: int = 1, progress: Callable[[], None] | No
         target = plan.out / csv_path.name
         if target.resolve() != csv_path.resolve():
             shutil.copyfile(csv_path, target)
-    if workers > 1 and len(plan.jobs) > 1:
-        # spawn, not fork: the progress bar runs a thread, and forking a threaded process can deadlock
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            outcomes = pool.map(_trim_one, plan.jobs, chunksize=1)
-            _collect(result, outcomes, progress)
-    else:
-        _collect(result, map(_trim_one, plan.jobs), progress)
-    return result
-
-
-def _collect(result: TrimResult, outcomes, progress) -> None:
-    for job, cut, error in outcomes:
-        name = os.path.relpath(job.dst, result.plan.out)
-        if error is not None:
-            result.failures.append((name, error))
+    jobs = [(os.path.relpath(job.dst, plan.out), job) for job in plan.jobs]
+    for outcome in run_jobs(_trim_task, jobs, workers=workers, unit="clips"):
+        if not outcome.ok:
+            result.failures.append((outcome.key, outcome.reason))
         else:
-            result.cut[cut["mode"]] += 1
-            if cut["shortened"]:
-                result.shortened.append(name)
+            result.cut[outcome.value["mode"]] += 1
+            if outcome.value["shortened"]:
+                result.shortened.append(outcome.key)
         if progress:
             progress()
+    result.failures.sort()  # workers finish in any order; reports list clips by name
+    result.shortened.sort()
+    return result
 
 
 def trim_kinetics(csvs, videos, out, mode: str = "auto", workers: int = 1,

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from ..core.atomic import write_text
 from ..core.errors import MotionlensError
 from ..video import VIDEO_EXTENSIONS
 from ..core.jobs import JobOutcome, run_jobs
@@ -138,11 +139,11 @@ def _predictor(shared: dict):
     if shared["token"] not in _predictors:
         import torch
 
-        from ..data.pipeline import Pipeline
+        from ..data.spec import InputSpec
         from .predict import Predictor
 
         _predictors.clear()  # one job at a time per worker
-        _predictors[shared["token"]] = Predictor(shared["model"], Pipeline.from_dict(shared["pipeline"]),
+        _predictors[shared["token"]] = Predictor(shared["model"], InputSpec.from_dict(shared["pipeline"]),
                                                  shared["classes"], torch.device(shared["device"]), fast=shared["fast"],
                                                  backend=shared["backend"], precision=shared["precision"],
                                                  export=shared["export"])
@@ -165,13 +166,13 @@ def _predict_task(shared: dict, item: tuple[str, str, str | None]) -> dict:
             top_k=settings.top_k, smooth=settings.smooth, threshold=settings.threshold,
             off_threshold=settings.off_threshold, format=settings.format, output_video=video_out, progress=advance)
     json_path = out / f"{stem}.json"
-    _write_atomic(json_path, json.dumps([data] if settings.format == "hara" else data, indent=1))
+    write_text(json_path, json.dumps([data] if settings.format == "hara" else data, indent=1))
     summary = {"label": result["label"], "score": result["score"], "segments": len(result["segments"]),
                "events": len(result["events"]) if "events" in result else None,
                "realtime_factor": scores.frames / scores.fps / max(scores.seconds, 1e-9),
                "json": str(json_path), "video_out": str(video_out) if video_out else None, "problem": scores.problem}
     marker = {"video": os.path.abspath(video), "fingerprint": shared["fingerprint"], "summary": summary}
-    _write_atomic(out / ".done" / f"{stem}.json", json.dumps(marker, indent=1))  # last: the video is done
+    write_text(out / ".done" / f"{stem}.json", json.dumps(marker, indent=1))  # last: the video is done
     return summary
 
 
@@ -189,9 +190,3 @@ def _read_marker(path: Path) -> dict | None:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None  # absent, or cut short by a kill: the video is redone
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..core.errors import MotionlensError
-from ..data.pipeline import Pipeline
+from ..data.spec import InputSpec
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def split_videos(spec: str) -> tuple[list[str], list[str]]:
     return train, held
 
 
-def draw_clips(videos: list[str], pipe: Pipeline, count: int, seed: int = 0) -> np.ndarray:
+def draw_clips(videos: list[str], pipe: InputSpec, count: int, seed: int = 0) -> np.ndarray:
     """`(N, C, T, H, W)` float32 clips, N <= `count`, spread over `videos` (several per video when
     there are fewer videos than clips, at evenly spaced start times). Unreadable videos are skipped
     and counted in one warning."""
@@ -82,7 +82,7 @@ def draw_clips(videos: list[str], pipe: Pipeline, count: int, seed: int = 0) -> 
     return np.stack(clips).astype(np.float32)
 
 
-def _span(pipe: Pipeline, times: np.ndarray) -> float:
+def _span(pipe: InputSpec, times: np.ndarray) -> float:
     """Seconds a clip spans in a video with frame times `times` `(N,)`."""
     if pipe.clip_seconds:
         return float(pipe.clip_seconds)

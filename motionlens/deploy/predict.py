@@ -15,7 +15,7 @@ evaluation (centre crop, normalise), and windows are scored in batches. The resu
 
 Windows are `clip_len` frames taken every `frame_stride` frames (of the resampled video when
 `target_fps` is set, as the dataset does), `window_stride` source frames apart, the last one aligned to the end of
-the video (`data.samplers.SlidingWindows`, the windowing watch and the sliding sampler use too). Each
+the video (`InputSpec.file_windows`: `data.samplers.SlidingWindows`, the windowing watch uses too). Each
 window owns the frames nearer its centre than any other window's, so segments tile
 `[0, frames)`: `end_frame` is exclusive and the next segment starts there. `window` is the first
 and last frame the window read. Video-level label and score come from the mean of the windows'
@@ -36,8 +36,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..data.pipeline import Pipeline, as_pipeline, eval_transform
-from ..data.samplers import SlidingWindows, clip_offsets, source_step
+from ..data.pipeline import eval_transform
+from ..data.spec import InputSpec, as_spec
 from ..core.device import parse_device
 from ..core.errors import MotionlensError
 from .events import events as find_events
@@ -65,7 +65,7 @@ class Predictor:
     (`models.inference.optimize_for_inference`), faster on CPU for most models; same outputs."""
 
     model: nn.Module | None
-    pipeline: Pipeline
+    pipeline: InputSpec
     classes: list[str]
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     fast: bool = False
@@ -117,7 +117,7 @@ class Predictor:
 
 
 def load_predictor(model: str | os.PathLike | nn.Module, pretrained: str | None = None,
-                   pipeline: Pipeline | dict | None = None, classes: Sequence[str] | None = None,
+                   pipeline: InputSpec | dict | None = None, classes: Sequence[str] | None = None,
                    device: str | torch.device = "auto", clip_len: int | None = None,
                    target_fps: float | None = None, fast: bool = False, backend: str = "auto",
                    precision: str = "auto") -> Predictor:
@@ -134,10 +134,10 @@ def load_predictor(model: str | os.PathLike | nn.Module, pretrained: str | None 
     if isinstance(model, nn.Module):
         net, cfg_pipe, names = model, None, None
         if hasattr(model, "cfg"):
-            cfg_pipe, names = as_pipeline(model.cfg), list(model.cfg.label_names)
+            cfg_pipe, names = as_spec(model.cfg), list(model.cfg.label_names)
     elif is_export_dir(model):
         meta, export = read_export(model), str(model)
-        net, cfg_pipe, names = None, Pipeline.from_dict(meta["pipeline"]), list(meta["classes"])
+        net, cfg_pipe, names = None, InputSpec.from_dict(meta["pipeline"]), list(meta["classes"])
     elif _is_checkpoint(model):
         if pretrained:
             raise MotionlensError(f"{model} is a run or checkpoint: --pretrained applies to model names only")
@@ -149,10 +149,10 @@ def load_predictor(model: str | os.PathLike | nn.Module, pretrained: str | None 
         from ..models import create_model
 
         net = create_model(str(model), pretrained=pretrained or None)
-        cfg_pipe, names = as_pipeline(net.cfg), list(net.cfg.label_names)
-    pipe = Pipeline.from_dict(pipeline) if isinstance(pipeline, dict) else pipeline or cfg_pipe
+        cfg_pipe, names = as_spec(net.cfg), list(net.cfg.label_names)
+    pipe = InputSpec.from_dict(pipeline) if isinstance(pipeline, dict) else pipeline or cfg_pipe
     if pipe is None:
-        raise MotionlensError("this model has no cfg: pass pipeline=Pipeline(...) (clip geometry and normalisation)")
+        raise MotionlensError("this model has no cfg: pass pipeline=InputSpec(...) (clip geometry and normalisation)")
     if clip_len:
         pipe = replace(pipe, clip_len=int(clip_len))
     if target_fps:
@@ -204,28 +204,16 @@ class VideoScores:
         return float(self.times[-1]) + (frame - len(self.times) + 1) / self.fps
 
 
-def default_window_stride(pipe: Pipeline, fps: float) -> int:
-    """Half a window span in source frames (8 frames for 16 consecutive frames), at least 1."""
-    if pipe.target_fps or pipe.clip_seconds:
-        rate = pipe.target_fps or fps
-        span = (int(pipe.clip_offsets(rate)[-1]) + 1) * fps / rate
-    else:
-        span = int(clip_offsets(pipe.clip_len, source_step(pipe.frame_stride, fps, None))[-1]) + 1
-    return max(1, int(span) // 2)
-
-
 def score_video(predictor: Predictor, video: str | os.PathLike, window_stride: int | None = None, batch_size: int = 8,
                 keep_logits: bool = False, progress: Callable[[int], None] | None = None) -> VideoScores:
     """Decode `video` once, streaming, and score every sliding window (see the module docstring).
 
     Raises VideoError naming the file when it cannot be opened or decoded."""
-    from ..data.resample import resample_indices
     from ..video import DecodeReport, VideoInfo, frame_times, iter_frames, probe
 
     begin = time.perf_counter()
     info: VideoInfo = probe(video)
     pipe = predictor.pipeline
-    window_stride = window_stride or default_window_stride(pipe, info.fps)
     decoded = DecodeReport()  # damaged stretches are skipped; truncation and damage are named in `problem`
     times: list[float] = []  # (frames,) real timestamps of the source frames seen
 
@@ -235,13 +223,9 @@ def score_video(predictor: Predictor, video: str | os.PathLike, window_stride: i
             yield frame
 
     frames = source_frames()
-    source = None  # source frame number of each frame the windows see, when resampling
-    if pipe.target_fps:
-        source = resample_indices(frame_times(video), pipe.target_fps)  # (K,)
+    windows, source = pipe.file_windows(info.fps, lambda: frame_times(video), window_stride)
+    if source is not None:  # resampling: only the frames numbered in `source` reach the windows
         frames = _frames_at(frames, source)
-        window_stride = max(1, round(window_stride * pipe.target_fps / info.fps))
-    rate = pipe.target_fps or info.fps
-    windows = SlidingWindows(pipe.clip_offsets(rate), window_stride)
     starts, ends, probs, logits, pending = [], [], [], [], []
 
     def flush() -> None:
@@ -346,7 +330,7 @@ def to_hara(scores: VideoScores, classes: Sequence[str]) -> dict:
 
 
 def predict(video: str | os.PathLike, model: str | os.PathLike | nn.Module | Predictor, *,
-            pretrained: str | None = None, pipeline: Pipeline | dict | None = None,
+            pretrained: str | None = None, pipeline: InputSpec | dict | None = None,
             classes: Sequence[str] | None = None, clip_len: int | None = None, window_stride: int | None = None,
             fps: float | None = None, top_k: int = 5, batch_size: int = 8, smooth: int = 1,
             threshold: float | None = None, off_threshold: float | None = None, device: str = "auto",

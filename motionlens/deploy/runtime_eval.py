@@ -32,7 +32,7 @@ def load_runtime_run(model_or_run: str | os.PathLike, data: str | None, backend:
     evaluation protocol (clips, crops, sampler) of the run it was exported from."""
     from .. import config as config_mod
     from ..config import TrainConfig
-    from ..data.pipeline import Pipeline
+    from ..data.spec import InputSpec
     from ..training.runs import Run, load_run
     from .backends import describe, export_backend, module_backend
     from .export_dir import IR_FILES, is_export_dir, read_export
@@ -52,7 +52,7 @@ def load_runtime_run(model_or_run: str | os.PathLike, data: str | None, backend:
     data_cfg = {**meta.get("data_config", {}), **overrides, "data": data, "annotations": annotations}
     cfg = config_mod.merge(config_mod.from_dict(TrainConfig, {}), {"data": data_cfg})
     chosen = export_backend(str(model_or_run), backend, precision)
-    return Run(model=BackendModule(chosen, len(meta["classes"])), pipeline=Pipeline.from_dict(meta["pipeline"]),
+    return Run(model=BackendModule(chosen, len(meta["classes"])), pipeline=InputSpec.from_dict(meta["pipeline"]),
                classes=list(meta["classes"]), config=cfg, checkpoint=Path(model_or_run) / IR_FILES[0],
                note=f"{Path(model_or_run).name}: {describe(chosen)} export of {meta.get('source')}")
 

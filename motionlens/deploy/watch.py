@@ -17,6 +17,7 @@ and is re-armed only when the score falls below the threshold again.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import signal
@@ -28,10 +29,10 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..data.samplers import SlidingWindows, clip_offsets, source_step
+from ..data.samplers import SlidingWindows
 from ..core.errors import MotionlensError, VideoError
-from ..video.decode import Frame
-from .events import EventSink, EventTracker, MovingAverage  # noqa: F401  (EventSink: re-exported, watch writes to it)
+from ..video import Frame
+from .events import EventTracker, MovingAverage
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -55,6 +56,7 @@ class AlertRule:
     label: str
     threshold: float
     min_duration: float = 0.0
+    cooldown: float = 0.0  # seconds of stream after an alert during which the rule does not fire again
 
     @classmethod
     def parse(cls, text: str) -> "AlertRule":
@@ -97,14 +99,22 @@ class AlertTracker:
                 raise MotionlensError(f"alert rule {rule}: the model has no class {rule.label!r}; {hint}")
         self.trackers = [EventTracker(classes, rule.threshold, min_duration=rule.min_duration, classes=[rule.label])
                          for rule in self.rules]
+        self.fired_at = [-math.inf] * len(self.rules)  # stream time of each rule's last alert
+        self.muted = [False] * len(self.rules)  # the open stretch fired inside the cooldown: no alert, no end
 
     def update(self, time_sec: float, scores: np.ndarray) -> list[dict]:
         out = []
-        for rule, tracker in zip(self.rules, self.trackers):
+        for i, (rule, tracker) in enumerate(zip(self.rules, self.trackers)):
             started, ended = tracker.step(time_sec, time_sec, scores)
+            if ended and self.muted[i]:
+                self.muted[i], ended = False, []
             out += [{"event": "alert_end", "rule": str(rule), "label": rule.label,
                      "start_sec": round(e["start_sec"], 6), "end_sec": round(e["end_sec"], 6),
                      "peak_score": round(e["peak_score"], 6)} for e in ended]
+            if started and time_sec - self.fired_at[i] < rule.cooldown:
+                self.muted[i], started = True, []
+            elif started:
+                self.fired_at[i] = time_sec
             out += [{"event": "alert", "rule": str(rule), "label": rule.label, "score": round(e["score"], 6),
                      "start_sec": round(e["start_sec"], 6), "time_sec": round(e["time_sec"], 6)} for e in started]
         return out
@@ -120,14 +130,19 @@ class StreamWatcher:
       one window's worth, at least 1 s so one slow window is not a reason), skip frames until
       caught up, so lag never grows without bound; skipped frames are counted.
     smooth: causal mean over the last `smooth` windows' scores (`MovingAverage(smooth, causal=True)`).
-    on_event: receives every event dict (alerts, windows when `emit_windows`, status)."""
+    on_event: receives every event dict (alerts, windows when `emit_windows`, status).
+    on_frame: sees every frame that is scored (not the dropped ones), before its windows are.
+    on_scores: `(time_sec, scores (K,))` for every window, after smoothing (the live view's timeline)."""
 
     def __init__(self, score: Callable[[np.ndarray], np.ndarray], classes: Sequence[str], rel: Sequence[int],
                  window_stride: int, rules: Sequence[AlertRule] = (), on_event: Callable[[dict], None] = lambda e: None,
                  clock: Clock = time.monotonic, sleep: Sleep = time.sleep, pace: bool = False, drop: bool = True,
                  fps: float = 25.0, smooth: int = 1, report_every: float = 10.0, emit_windows: bool = False,
-                 on_status: Callable[[dict], None] | None = None, max_lag: float | None = None):
+                 on_status: Callable[[dict], None] | None = None, max_lag: float | None = None,
+                 on_frame: Callable[[Frame], None] | None = None,
+                 on_scores: Callable[[float, np.ndarray], None] | None = None):
         self.score, self.classes = score, list(classes)
+        self.on_frame, self.on_scores = on_frame, on_scores
         self.windowing = SlidingWindows(rel, max(1, int(window_stride)))
         self.need = self.windowing.span  # frames a window spans
         self.tracker = AlertTracker(rules, classes)
@@ -166,6 +181,8 @@ class StreamWatcher:
                 self.windowing.restart()  # a gap (reconnection, dropped frames): windows must be contiguous
             self.frames += 1
             self.last_time = frame.time
+            if self.on_frame is not None:
+                self.on_frame(frame)
             for window in self.windowing.push(frame):
                 self._score_window(window.frames)
             if now >= next_report:
@@ -181,6 +198,8 @@ class StreamWatcher:
         self.windows += 1
         (scores,) = self.smooth.push(scores)
         end_time = frames[-1].time
+        if self.on_scores is not None:
+            self.on_scores(end_time, scores)
         if self.emit_windows:
             best = int(np.argmax(scores))
             self.on_event({"event": "window", "start_sec": round(frames[0].time, 6),
@@ -192,13 +211,17 @@ class StreamWatcher:
                 self.alerts.append(event)
             self.on_event(event)
 
-    def _status(self, kind: str) -> dict:
+    def snapshot(self, kind: str = "status") -> dict:
+        """The status event now, without sending it (the live view asks for it at any time)."""
         wall = (self.clock() - self.start_wall) if self.start_wall is not None else 0.0
         stream = self.last_time + (1.0 / self.fps if self.frames else 0.0)
         busy = max(wall - self.slept, 1e-9)
-        status = {"event": kind, "stream_sec": round(stream, 3), "wall_sec": round(wall, 3),
-                  "rtf": round(stream / busy, 3), "inference_sec": round(self.infer_sec, 3), "frames": self.frames,
-                  "dropped_frames": self.dropped, "windows": self.windows, "alerts": len(self.alerts)}
+        return {"event": kind, "stream_sec": round(stream, 3), "wall_sec": round(wall, 3),
+                "rtf": round(stream / busy, 3), "inference_sec": round(self.infer_sec, 3), "frames": self.frames,
+                "dropped_frames": self.dropped, "windows": self.windows, "alerts": len(self.alerts)}
+
+    def _status(self, kind: str) -> dict:
+        status = self.snapshot(kind)
         self.on_event(status)
         if self.on_status is not None:
             self.on_status(status)
@@ -206,12 +229,13 @@ class StreamWatcher:
 
 
 def reconnecting_frames(open_frames: Callable[[], Iterable[Frame]], max_retries: int = 5, retry_delay: float = 1.0,
-                        live: bool = True, max_delay: float = 30.0, sleep: Sleep = time.sleep,
+                        live: bool = True, max_delay: float = 5.0, sleep: Sleep = time.sleep,
                         clock: Clock = time.monotonic,
                         on_retry: Callable[[int, float, str], None] | None = None,
                         on_resume: Callable[[float, int, float], None] | None = None,
                         stopped: Callable[[], bool] = lambda: False) -> Iterator[Frame]:
-    """Frames from `open_frames()`, reopened with exponential backoff when the source drops out.
+    """Frames from `open_frames()`, reopened with exponential backoff (capped at `max_delay`, so a
+    camera that comes back is rejoined within seconds) when the source drops out.
 
     A drop-out is a VideoError while reading, or, for a live source, the stream ending. After a
     reconnection, frame numbers continue and times resume where they stopped plus the outage,
@@ -268,19 +292,20 @@ def is_live(source: str | int) -> bool:
     return isinstance(source, int) or text.isdigit() or "://" in text
 
 
-def source_fps(source: str | int, default: float = 25.0) -> float:
-    """The source's frame rate from its headers (a live source's guess), else `default`."""
-    from ..video import open_source, probe
+def frame_rate(frames: Sequence[Frame], default: float = 25.0) -> float:
+    """Frames per second from the frames' own timestamps (the median step), else `default`."""
+    times = np.array([f.time for f in frames], dtype=np.float64)
+    steps = np.diff(times[np.isfinite(times)])
+    steps = steps[steps > 0]
+    return float(1.0 / np.median(steps)) if len(steps) else default
 
-    if not is_live(source):
-        return probe(source).fps
-    container = open_source(source)
-    try:
-        stream = container.streams.video[0]
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        return float(rate) if rate else default
-    finally:
-        container.close()
+
+def peek_rate(frames: Iterator[Frame], count: int = 12, default: float = 25.0) -> tuple[float, Iterator[Frame]]:
+    """A live source's frame rate from its first `count` frames, and all its frames, those
+    included. A live source is opened once: a camera or server that takes one client at a time
+    would refuse a second connection made only to read its headers."""
+    head = list(itertools.islice(frames, count))
+    return frame_rate(head, default), itertools.chain(head, frames)
 
 
 def watch(source: str | int, predictor, rules: Sequence[AlertRule] = (), on_event: Callable[[dict], None] = print,
@@ -288,43 +313,53 @@ def watch(source: str | int, predictor, rules: Sequence[AlertRule] = (), on_even
           retry_delay: float = 1.0, report_every: float = 10.0, emit_windows: bool = False,
           on_status: Callable[[dict], None] | None = None,
           on_retry: Callable[[int, float, str], None] | None = None,
-          on_resume: Callable[[float, int, float], None] | None = None) -> dict:
+          on_resume: Callable[[float, int, float], None] | None = None,
+          score: Callable[[np.ndarray], np.ndarray] | None = None, warmup: bool = True,
+          on_frame: Callable[[Frame], None] | None = None,
+          on_scores: Callable[[float, np.ndarray], None] | None = None,
+          on_start: Callable[[StreamWatcher], None] | None = None,
+          stopped: Callable[[], bool] = lambda: False) -> dict:
     """Watch `source` (file, URL or webcam index) with a Predictor; returns the summary.
 
     `window_stride`: frames between window starts (default: half a window). `realtime`: play a file at its
     frame rate (default on for files; live sources are paced by nature). `on_retry` and
     `on_resume` see each drop-out of a live source (see `reconnecting_frames`). A summary is
-    emitted however it ends: the source's end, giving up on it, or Ctrl-C."""
-    from ..video import iter_frames
+    emitted however it ends: the source's end, giving up on it, Ctrl-C or `stopped()`.
+    `score`: uint8 `(T, H, W, C)` -> `(K,)` scores (default: the predictor, one window at a time;
+    several cameras pass a shared batcher). `on_frame`/`on_scores`: see `StreamWatcher`;
+    `on_start` receives the watcher once the frame rate is known."""
+    from ..video import iter_frames, probe
 
     live = is_live(source)
-    fps = source_fps(source)
     pipe = predictor.pipeline
-    # A live stream has no frame table to resample by: at target_fps the window takes every
-    # fps / target_fps-th source frame (floor), which is the resampled video for constant rates.
-    if pipe.clip_seconds and not pipe.target_fps:
-        rel = pipe.clip_offsets(fps)
-    else:
-        rel = clip_offsets(pipe.clip_len, source_step(pipe.frame_stride, fps, pipe.target_fps))
     pace = (not live) if realtime is None else (realtime and not live)
 
     def open_frames() -> Iterator[Frame]:
         return iter_frames(source, size=pipe.resize if pipe.decoder_resize else None)  # the transform resizes
 
+    def make_watcher(fps: float) -> StreamWatcher:
+        rel, stride = pipe.stream_windows(fps, window_stride)  # the spec chooses the window's frames
+        return StreamWatcher(score or (lambda clip: predictor([clip])[0]), predictor.classes, rel, stride, rules, on_event, pace=pace,
+                             drop=pace or live, fps=fps, smooth=smooth, report_every=report_every,
+                             emit_windows=emit_windows, on_status=on_status, on_frame=on_frame, on_scores=on_scores)
+
     open_frames.source = str(source)
-    predictor.warmup()
+    if warmup:
+        predictor.warmup()
     interrupted = _InterruptFlag()
-    frames = reconnecting_frames(open_frames, max_retries=max_retries, retry_delay=retry_delay, live=live,
-                                 on_retry=on_retry, on_resume=on_resume, stopped=interrupted.is_set)
-    watcher = StreamWatcher(lambda clip: predictor([clip])[0], predictor.classes, rel,
-                            window_stride or max(1, (int(rel[-1]) + 1) // 2), rules, on_event, pace=pace,
-                            drop=pace or live, fps=fps, smooth=smooth, report_every=report_every,
-                            emit_windows=emit_windows, on_status=on_status)
+    watcher = None
     try:
         with interrupted:
+            frames = reconnecting_frames(open_frames, max_retries=max_retries, retry_delay=retry_delay, live=live,
+                                         on_retry=on_retry, on_resume=on_resume,
+                                         stopped=lambda: interrupted.is_set() or stopped())
+            fps, frames = peek_rate(frames) if live else (probe(source).fps, frames)
+            watcher = make_watcher(fps)
+            if on_start is not None:
+                on_start(watcher)
             return watcher.run(frames)
     except (VideoError, KeyboardInterrupt):
-        watcher._status("summary")
+        (watcher or make_watcher(25.0))._status("summary")
         raise
 
 

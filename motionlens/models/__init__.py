@@ -5,7 +5,7 @@ Every model takes float clips ``(B, C, T, H, W)`` and returns logits ``(B, num_c
 ``stage_names``.
 """
 
-from .cfg import ModelCfg
+from .cfg import FLOW_MEAN, FLOW_STD, ModelCfg
 from .factory import create_model
 from .finetune import freeze, param_groups, set_bn_eval
 from .inference import optimize_for_inference
@@ -13,12 +13,14 @@ from .registry import get_model_cfg, get_weights, list_models, register_model
 from .weights import LoadResult, load_state_dict_file, load_weights
 
 # Importing the families registers their builders.
-from . import c3d, crnn, hara_resnet, small3d, video_resnet, x3d  # noqa: E402,F401  isort: skip
+from . import c3d, cnn3d_small, crnn, hara_resnet, video_resnet, x3d  # noqa: E402,F401  isort: skip
 from .hara_resnet import HARA_ACTIVITYNET_MEAN, HARA_KINETICS_MEAN, load_hara_checkpoint  # noqa: E402
 from .resnet2d import ResNet2d, resnet2d_18, resnet2d_50, resnet2d_152  # noqa: E402
 
 __all__ = [
     "ModelCfg",
+    "FLOW_MEAN",
+    "FLOW_STD",
     "LoadResult",
     "create_model",
     "list_models",

@@ -15,6 +15,12 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 # PyTorchVideo / SlowFast recipes (X3D) use a flat 0.45 / 0.225 on [0, 1] pixels.
 PTV_KINETICS_MEAN = (0.45, 0.45, 0.45)
 PTV_KINETICS_STD = (0.225, 0.225, 0.225)
+# Optical flow stored 8-bit (x, y; `data.flow_storage`), on [0, 1]: zero motion at 0.5, and a spread of
+# the order of the RGB statistics, so a first convolution initialised from RGB filters (averaged over
+# channels) gets inputs on the scale it was trained on. One pixel per frame is 255 / 40 = 6.4 levels,
+# i.e. 0.025 on [0, 1], or 0.11 after normalisation.
+FLOW_MEAN = (0.5, 0.5)
+FLOW_STD = (0.226, 0.226)
 
 # The torch.hub file-name convention: "<name>-<first 8+ hex digits of sha256>.<ext>".
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]{6,})\.")

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from ..core.errors import MotionlensError
 from .base import VideoClassifier, init_weights
+from .blocks import BasicBlock, Bottleneck, Conv3DSimple, ConvBuilder, make_stage, projection_shortcut
 from .cfg import ModelCfg, kinetics400_names
 from .registry import register_model
 
@@ -69,51 +70,6 @@ def _hara_cfg(name: str) -> ModelCfg:
 default_cfgs = {f"resnet3d_{d}": {"kinetics": _hara_cfg(f"resnet3d_{d}")} for d in _DEPTHS}
 
 
-def conv3x3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv3d:
-    return nn.Conv3d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
-
-
-class BasicBlock(nn.Module):
-    expansion = 1
-
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None):
-        super().__init__()
-        self.conv1 = conv3x3x3(inplanes, planes, stride)
-        self.bn1 = nn.BatchNorm3d(planes)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = conv3x3x3(planes, planes)
-        self.bn2 = nn.BatchNorm3d(planes)
-        self.downsample = downsample
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        residual = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return self.relu(out + residual)
-
-
-class Bottleneck(nn.Module):
-    expansion = 4
-
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None):
-        super().__init__()
-        self.conv1 = nn.Conv3d(inplanes, planes, kernel_size=1, bias=False)
-        self.bn1 = nn.BatchNorm3d(planes)
-        self.conv2 = conv3x3x3(planes, planes, stride)
-        self.bn2 = nn.BatchNorm3d(planes)
-        self.conv3 = nn.Conv3d(planes, planes * 4, kernel_size=1, bias=False)
-        self.bn3 = nn.BatchNorm3d(planes * 4)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        residual = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        return self.relu(out + residual)
-
-
 class ZeroPadShortcut(nn.Module):
     """Shortcut "A": subsample by ``stride`` and append zero channels up to ``planes`` (no parameters)."""
 
@@ -124,6 +80,11 @@ class ZeroPadShortcut(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = x[:, :, :: self.stride, :: self.stride, :: self.stride]  # = avg_pool3d(kernel 1, stride)
         return F.pad(out, (0, 0, 0, 0, 0, 0, 0, self.planes - out.shape[1]))  # (B, planes, T', H', W')
+
+
+def zero_pad_shortcut(conv_builder: ConvBuilder, inplanes: int, outplanes: int, stride: int) -> ZeroPadShortcut:
+    """Shortcut "A" in the signature `make_stage` takes (the conv builder plays no part)."""
+    return ZeroPadShortcut(outplanes, stride)
 
 
 class HaraResNet(VideoClassifier):
@@ -168,19 +129,10 @@ class HaraResNet(VideoClassifier):
     def _make_layer(
         self, block: type[nn.Module], planes: int, blocks: int, shortcut_type: str, stride: int = 1
     ) -> nn.Sequential:
-        downsample = None
-        if stride != 1 or self.inplanes != planes * block.expansion:
-            if shortcut_type == "A":
-                downsample = ZeroPadShortcut(planes * block.expansion, stride)
-            else:
-                downsample = nn.Sequential(
-                    nn.Conv3d(self.inplanes, planes * block.expansion, kernel_size=1, stride=stride, bias=False),
-                    nn.BatchNorm3d(planes * block.expansion),
-                )
-        layers = [block(self.inplanes, planes, stride, downsample)]
+        shortcut = zero_pad_shortcut if shortcut_type == "A" else projection_shortcut
+        layer = make_stage(block, Conv3DSimple, self.inplanes, planes, blocks, stride, shortcut)
         self.inplanes = planes * block.expansion
-        layers += [block(self.inplanes, planes) for _ in range(1, blocks)]
-        return nn.Sequential(*layers)
+        return layer
 
     @property
     def arch(self) -> str:

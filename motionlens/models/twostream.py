@@ -32,13 +32,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..core.errors import MotionlensError
-from ..flow.quantize import FLOW_MEAN, FLOW_STD
 from .base import VideoClassifier
-from .cfg import ModelCfg, for_model
+from .cfg import FLOW_MEAN, FLOW_STD, ModelCfg, for_model
 from .factory import create_model
 from .registry import get_model_cfg, register_model
 from .resnet2d import IMAGENET_CFGS, BasicBlock, Bottleneck, ResNet2d
-from .small3d import SmallCNN3D
+from .cnn3d_small import SmallCNN3D
 from .video_resnet import BasicStem, Conv3DSimple, VideoResNet
 from .video_resnet import default_cfgs as _video_resnet_cfgs
 

@@ -1,18 +1,17 @@
 """R3D-18, MC3-18 and R(2+1)D-18 (Tran et al. 2018, "A Closer Look at Spatiotemporal Convolutions").
 
 Module tree and state_dict keys are those of torchvision's ``models/video/resnet.py``, so
-torchvision's Kinetics-400 files load with ``strict=True``. One ``BasicBlock`` serves all three
-networks; what differs is the conv builder each stage gets and the stem.
+torchvision's Kinetics-400 files load with ``strict=True``. One ``BasicBlock`` (``blocks``) serves
+all three networks; what differs is the conv builder each stage gets and the stem.
 """
 
 from __future__ import annotations
-
-from typing import Callable
 
 import torch
 import torch.nn as nn
 
 from .base import VideoClassifier, init_weights
+from .blocks import BasicBlock, Conv2Plus1D, Conv3DNoTemporal, Conv3DSimple, ConvBuilder, make_stage
 from .cfg import ModelCfg, kinetics400_names, weights_cfg
 from .registry import register_model
 
@@ -43,94 +42,6 @@ default_cfgs = {
         ("r2plus1d_18", "r2plus1d_18-91a641e6.pth"),
     )
 }
-
-
-class Conv3DSimple(nn.Conv3d):
-    """Full 3x3x3 convolution (R3D)."""
-
-    def __init__(
-        self, in_planes: int, out_planes: int, midplanes: int | None = None, stride: int = 1, padding: int = 1
-    ):
-        super().__init__(in_planes, out_planes, kernel_size=(3, 3, 3), stride=stride, padding=padding, bias=False)
-
-    @staticmethod
-    def get_downsample_stride(stride: int) -> tuple[int, int, int]:
-        return stride, stride, stride
-
-
-class Conv3DNoTemporal(nn.Conv3d):
-    """1x3x3 convolution: a 2D conv per frame (MC3's upper stages)."""
-
-    def __init__(
-        self, in_planes: int, out_planes: int, midplanes: int | None = None, stride: int = 1, padding: int = 1
-    ):
-        super().__init__(
-            in_planes,
-            out_planes,
-            kernel_size=(1, 3, 3),
-            stride=(1, stride, stride),
-            padding=(0, padding, padding),
-            bias=False,
-        )
-
-    @staticmethod
-    def get_downsample_stride(stride: int) -> tuple[int, int, int]:
-        return 1, stride, stride
-
-
-class Conv2Plus1D(nn.Sequential):
-    """1x3x3 spatial conv -> BN -> ReLU -> 3x1x1 temporal conv (R(2+1)D); keys ``0``, ``1``, ``3``."""
-
-    def __init__(self, in_planes: int, out_planes: int, midplanes: int, stride: int = 1, padding: int = 1):
-        super().__init__(
-            nn.Conv3d(
-                in_planes,
-                midplanes,
-                kernel_size=(1, 3, 3),
-                stride=(1, stride, stride),
-                padding=(0, padding, padding),
-                bias=False,
-            ),
-            nn.BatchNorm3d(midplanes),
-            nn.ReLU(inplace=True),
-            nn.Conv3d(
-                midplanes, out_planes, kernel_size=(3, 1, 1), stride=(stride, 1, 1), padding=(padding, 0, 0), bias=False
-            ),
-        )
-
-    @staticmethod
-    def get_downsample_stride(stride: int) -> tuple[int, int, int]:
-        return stride, stride, stride
-
-
-ConvBuilder = Callable[..., nn.Module]
-
-
-class BasicBlock(nn.Module):
-    expansion = 1
-
-    def __init__(
-        self,
-        inplanes: int,
-        planes: int,
-        conv_builder: ConvBuilder,
-        stride: int = 1,
-        downsample: nn.Module | None = None,
-    ):
-        super().__init__()
-        # (2+1)D midplanes keep the parameter count of the full 3x3x3 conv it replaces.
-        midplanes = (inplanes * planes * 3 * 3 * 3) // (inplanes * 3 * 3 + 3 * planes)
-        self.conv1 = nn.Sequential(
-            conv_builder(inplanes, planes, midplanes, stride), nn.BatchNorm3d(planes), nn.ReLU(inplace=True)
-        )
-        self.conv2 = nn.Sequential(conv_builder(planes, planes, midplanes), nn.BatchNorm3d(planes))
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        residual = x if self.downsample is None else self.downsample(x)
-        out = self.conv2(self.conv1(x))
-        return self.relu(out + residual)
 
 
 class BasicStem(nn.Sequential):
@@ -188,18 +99,9 @@ class VideoResNet(VideoClassifier):
         init_weights(self)
 
     def _make_layer(self, conv_builder: ConvBuilder, planes: int, blocks: int, stride: int) -> nn.Sequential:
-        downsample = None
-        if stride != 1 or self.inplanes != planes * BasicBlock.expansion:
-            downsample = nn.Sequential(
-                nn.Conv3d(
-                    self.inplanes, planes, kernel_size=1, stride=conv_builder.get_downsample_stride(stride), bias=False
-                ),
-                nn.BatchNorm3d(planes),
-            )
-        layers = [BasicBlock(self.inplanes, planes, conv_builder, stride, downsample)]
+        layer = make_stage(BasicBlock, conv_builder, self.inplanes, planes, blocks, stride, nested_norm=True)
         self.inplanes = planes * BasicBlock.expansion
-        layers += [BasicBlock(self.inplanes, planes, conv_builder) for _ in range(1, blocks)]
-        return nn.Sequential(*layers)
+        return layer
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)  # (B, 64, T, H/2, W/2)

@@ -232,10 +232,8 @@ class X3D(VideoClassifier):
 def x3d_xs(num_classes: int = 400, **kwargs) -> X3D:
     """X3D-XS, the light real-time CPU model: 4x160x160 clips.
 
-    Measured (``motionlens models``): 3.79M parameters (3,794,274 with 400 classes; PyTorchVideo
-    reports 3.79M) and 0.61 GMACs = 1.21 GFLOPs per 4x160x160 clip (torch's FlopCounterMode;
-    the paper's "0.6 GFLOPs" counts multiply-adds). About 30 ms per clip in eager mode on the
-    2-core dev CPU (``benchmarks/models.py``), so 4 frames every 8-12 of a 25 fps video is far
-    faster than real time.
+    ``motionlens models`` counts its parameters (PyTorchVideo reports 3.79M) and multiply-adds
+    (torch's FlopCounterMode; the paper's "0.6 GFLOPs" counts multiply-adds, i.e. GMACs). Its
+    speed per clip on CPU: ``benchmarks/models.py`` (figures in benchmarks/RESULTS.md).
     """
     return X3D(num_classes=num_classes, **kwargs)

@@ -4,7 +4,8 @@ two-stream fusion, and `load_run`, the one loader of a trained run."""
 from ..core.exports import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "train": ["fit", "resume_config", "build_model"],
+    "train": ["fit", "resume_config"],
+    "builders": ["build_model"],
     "evaluate": ["evaluate_checkpoint"],
     "runs": ["Run", "load_run"],
     "lr_find": ["lr_find"],

@@ -10,13 +10,13 @@ from __future__ import annotations
 import errno
 import os
 import random
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..core.atomic import atomic_write
 from ..core.errors import MotionlensError, TaskFailed
 from ..models.weights import read_torch_file
 
@@ -52,18 +52,13 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a process killed mid-write
         stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     recorder = None
     try:
-        with os.fdopen(fd, "wb") as f:
+        # durable: fsync the file and the folder, so a power cut right after cannot bring back the old file
+        with atomic_write(path, "wb", durable=True) as f:
             recorder = _WriteRecorder(f, float(os.environ.get(WRITE_DELAY_ENV) or 0))
             torch.save(state, recorder)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
     except BaseException as err:
-        Path(tmp).unlink(missing_ok=True)
         cause = recorder.error if recorder is not None and recorder.error is not None else err
         if isinstance(cause, OSError):
             full = cause.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
@@ -72,20 +67,6 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
                              f"{' (disk full or file size limit)' if full else ''}{kept}") from None
         raise
     return path
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (a power cut right after must not bring back the old file)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def read_training_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

@@ -62,8 +62,9 @@ def headline(metrics: dict) -> dict:
 def predict_videos(run: Run, index, device, num_clips: int | None = None, num_crops: int | None = None,
                    show_progress: bool = True, label: str = "") -> dict:
     """Clip scores of `run` on every video of `index` and their video-level summary (`metrics.summarize`)."""
-    from ..data.pipeline import make_dataset, make_loader
     from ..core.progress import progress_bar
+    from ..data.loader import make_loader
+    from ..data.pipeline import make_dataset
 
     data = run.config.data
     dataset = make_dataset(index, run.pipeline, train=False, data=data, num_clips=num_clips, num_crops=num_crops)
@@ -74,17 +75,17 @@ def predict_videos(run: Run, index, device, num_clips: int | None = None, num_cr
     return summarize(out["probs"], out["labels"], out["videos"], len(run.classes))
 
 
-def eval_protocol(pipe, data, num_clips: int | None = None, num_crops: int | None = None) -> str:
+def eval_protocol(spec, data, num_clips: int | None = None, num_crops: int | None = None) -> str:
     """What a validation or evaluation figure was measured on, e.g. "5 clips x 1 crop (16 frames
     every 2, 112 px centre crop)". `data.eval_clips` and `data.eval_crops` own the defaults for
     both validation during training and `motionlens eval`."""
     crops = num_crops or data.eval_crops
-    crop = f"{pipe.crop_size} px {'centre' if crops == 1 else 'three'} crop"
+    crop = f"{spec.crop_size} px {'centre' if crops == 1 else 'three'} crop"
     if data.train_sampler == "tsn":
-        return f"1 clip x {crops} crop{'s' if crops > 1 else ''} ({pipe.clip_len} frames spread over the whole video, {crop})"
+        return f"1 clip x {crops} crop{'s' if crops > 1 else ''} ({spec.clip_len} frames spread over the whole video, {crop})"
     clips = num_clips or data.eval_clips
     return (f"{clips} clip{'s' if clips > 1 else ''} x {crops} crop{'s' if crops > 1 else ''} "
-            f"({pipe.clip_len} frames every {pipe.frame_stride}, {crop})")
+            f"({spec.clip_len} frames every {spec.frame_stride}, {crop})")
 
 
 def default_split(index) -> str:
@@ -114,18 +115,18 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None, out_dir: str |
     cfg, classes, ckpt_path = run.config, run.classes, run.checkpoint
     index = load_index(cfg.data, show_progress=show_progress)
     if index.classes != classes:
-        raise MotionlensError(f"the checkpoint has {len(classes)} classes but {cfg.data.data} has "
+        raise MotionlensError(f"the checkpoint has {len(classes)} classes but {cfg.data.dataset} has "
                               f"{len(index.classes)}; they must match ({classes[:3]}... vs {index.classes[:3]}...)")
     split = split or default_split(index)
     subset = index.subset(split)
     if len(subset) == 0:
-        raise MotionlensError(f"split '{split}' of {cfg.data.data} has no videos")
+        raise MotionlensError(f"split '{split}' of {cfg.data.dataset} has no videos")
     num_clips, num_crops = num_clips or cfg.data.eval_clips, num_crops or cfg.data.eval_crops
     metrics = predict_videos(run, subset, pick_device(device, DistInfo()), num_clips, num_crops, show_progress,
                              f"evaluating {split}")
     if metrics["num_videos"] == 0:
-        raise MotionlensError(f"split '{split}' of {cfg.data.data} has no labelled videos to score "
-                              f"({metrics['num_unlabeled']} without labels); evaluate another --split")
+        raise MotionlensError(f"split '{split}' of {cfg.data.dataset} has no labelled videos to score "
+                              f"({metrics['num_unlabeled']} without labels); evaluate another --subset")
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -97,7 +97,7 @@ def evaluate_fusion(rgb_run: str | Path, flow_run: str | Path, data: str | None 
     spatial = load_run(rgb_run, data=data, annotations=annotations, batch_size=batch_size, num_workers=num_workers)
     # The flow run reads the RGB run's dataset (and index), so both score the same videos.
     rgb_data = spatial.config.data
-    temporal = load_run(flow_run, data=rgb_data.data, annotations=rgb_data.annotations, flow_root=flow_root,
+    temporal = load_run(flow_run, data=rgb_data.dataset, annotations=rgb_data.annotations, flow_root=flow_root,
                         batch_size=batch_size, num_workers=num_workers)
     if spatial.classes != temporal.classes:
         raise MotionlensError(f"the runs were trained on different classes ({len(spatial.classes)} vs "
@@ -105,11 +105,11 @@ def evaluate_fusion(rgb_run: str | Path, flow_run: str | Path, data: str | None 
     classes = spatial.classes
     index = load_index(spatial.config.data, show_progress=show_progress)
     if index.classes != classes:
-        raise MotionlensError(f"the runs have {len(classes)} classes but {spatial.config.data.data} has "
+        raise MotionlensError(f"the runs have {len(classes)} classes but {spatial.config.data.dataset} has "
                               f"{len(index.classes)}; they must match")
     split = split or default_split(index)
     if not len(index.subset(split)) or not len(index.subset("val")):
-        raise MotionlensError(f"split '{split}' or 'val' of {spatial.config.data.data} has no videos")
+        raise MotionlensError(f"split '{split}' or 'val' of {spatial.config.data.dataset} has no videos")
     dev = pick_device(device, DistInfo())
 
     scores = {}
@@ -183,7 +183,7 @@ def format_fusion_table(result: dict) -> str:
 
 
 def load_twostream(rgb_run: str | Path, flow_run: str | Path, weight: float = 0.5):
-    """A `TwoStream` model from two trained runs, and the Pipeline for its `rgb+flow` input.
+    """A `TwoStream` model from two trained runs, and the InputSpec for its `rgb+flow` input.
 
     The pipeline takes the temporal run's clip geometry and both runs' normalisation."""
     from dataclasses import replace

@@ -9,11 +9,14 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..config import TrainConfig, fill_recipe
-from ..data.pipeline import load_index, make_dataset, make_loader, resolve_pipeline
+from ..config import TrainConfig
 from ..core.progress import progress_bar
+from ..data.loader import make_loader
+from ..data.pipeline import load_index, make_dataset
+from ..data.spec import resolve_input
 from .distributed import DistInfo, pick_device
-from .train import build_model, build_optimizer, build_scaler, modality_stats, train_step
+from .builders import build_model, build_optimizer, build_scaler
+from .train import train_step
 
 
 def suggest_lr(lrs: np.ndarray, losses: np.ndarray) -> float | None:
@@ -31,13 +34,12 @@ def lr_find(cfg: TrainConfig, start: float = 1e-6, end: float = 1.0, steps: int 
             plot_path: str | None = None, show_progress: bool = True) -> dict:
     from ..report.plots import plot_lr_find
 
-    cfg = fill_recipe(cfg)
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device, DistInfo())
     index = load_index(cfg.data, show_progress=show_progress)
     model = build_model(cfg, index.num_classes).to(device)
-    pipe = modality_stats(resolve_pipeline(cfg.data, model.cfg))
-    dataset = make_dataset(index.subset("train"), pipe, train=True, data=cfg.data, seed=cfg.seed)
+    cfg, spec = resolve_input(cfg, model.cfg, index.subset("train"))  # the input `fit` would train on
+    dataset = make_dataset(index.subset("train"), spec, train=True, data=cfg.data, seed=cfg.seed)
     optimizer = build_optimizer(model, cfg.optim)
     scaler = build_scaler(device, cfg.optim)
     criterion = nn.CrossEntropyLoss(label_smoothing=cfg.optim.label_smoothing)

@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from .. import config as config_mod
 from ..config import TrainConfig
-from ..data.pipeline import Pipeline
+from ..data.spec import InputSpec
 from ..core.errors import MotionlensError
 from .checkpoint import describe_checkpoint, read_training_checkpoint, resolve_checkpoint, restore_model
 
@@ -21,7 +21,7 @@ class Run:
     """One trained run, loaded: everything needed to evaluate it or to predict with it."""
 
     model: nn.Module  # the trained weights, on the CPU
-    pipeline: Pipeline  # the input contract it was trained with
+    pipeline: InputSpec  # the input contract it was trained with
     classes: list[str]
     config: TrainConfig  # as trained, with the caller's overrides
     checkpoint: Path  # the file read
@@ -43,11 +43,11 @@ def load_run(run_or_checkpoint: str | os.PathLike, which: str = "best", data: st
         raise MotionlensError(f"{path}: {err}; for a plain state_dict pass a model name and --pretrained {path}") from None
     updates: dict = {}
     if data:
-        updates.update(data=data, annotations=annotations)
+        updates.update(dataset=data, annotations=annotations)
     for key, value in (("flow_root", str(flow_root) if flow_root else None), ("batch_size", batch_size),
                        ("num_workers", num_workers)):
         if value is not None:
             updates[key] = value
     cfg = config_mod.merge(config_mod.from_dict(TrainConfig, state.get("config") or {}), {"data": updates})
-    return Run(model=model, pipeline=Pipeline.from_dict(state["pipeline"]), classes=list(state["classes"]),
+    return Run(model=model, pipeline=InputSpec.from_dict(state["pipeline"]), classes=list(state["classes"]),
                config=cfg, checkpoint=path, note=describe_checkpoint(path, state))

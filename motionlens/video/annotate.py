@@ -15,7 +15,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .decode import iter_frames
+from .stream import iter_frames
 from .writer import VideoWriter
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX

@@ -1,6 +1,6 @@
 """Cut a time window out of a video file, by stream copy (remuxing packets) or by re-encoding.
 
-Frame numbers and times are those of `decode.FrameTable` (display order, real timestamps, VFR
+Frame numbers and times are those of `frame_table.FrameTable` (display order, real timestamps, VFR
 included). The window `[start_sec, end_sec)`, in seconds from the first frame, runs from the frame shown
 at `start_sec` (the last one whose time is <= it) to the frame shown at `end_sec`, exclusive,
 so a 4 s window at 25 fps is exactly 100 frames wherever it starts.
@@ -22,9 +22,11 @@ from pathlib import Path
 import av
 import numpy as np
 
+from ..core.atomic import atomic_path
 from ..core.errors import VideoError
 from .container import open_video
-from .decode import FrameTable, frame_table, frames_at, read_clip
+from .frame_table import FrameTable, frame_table, frames_at
+from .reader import read_clip
 from .probe import probe
 from .writer import VideoWriter
 
@@ -79,8 +81,7 @@ def cut_clip(src: str | os.PathLike, dst: str | os.PathLike, start_sec: float, e
         duration = float(table.times[-1]) + 1 / table.fps
         raise VideoError(src, f"no frames in {start_sec:.3f}-{end_sec:.3f} s (the video lasts {duration:.3f} s)")
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.stem}.part{os.getpid()}{dst.suffix}")  # hidden: indexes skip it
-    try:
+    with atomic_path(dst) as tmp:  # a hidden name with dst's suffix (the muxer picks the format by it)
         used, written_first, frames = None, first, 0
         if mode == "copy" or (mode == "auto" and copy_is_exact(table, first, stop)):
             try:
@@ -96,9 +97,6 @@ def cut_clip(src: str | os.PathLike, dst: str | os.PathLike, start_sec: float, e
         if used is None:
             frames = _reencode(src, tmp, table, first, stop, codec)
             used = "reencode"
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
     exact = written_first == first and frames == stop - first
     return {"frames": frames, "duration": probe(dst).duration, "mode": used,
             "start": float(table.times[written_first]), "exact": exact}

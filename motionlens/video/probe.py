@@ -8,7 +8,8 @@ from dataclasses import replace
 
 from ..core.errors import VideoError
 from .container import VIDEO_EXTENSIONS, VideoInfo, _count_from_sample_table, _rotation, open_video, stream_header  # noqa: F401 (VIDEO_EXTENSIONS, VideoInfo are this module's public names too)
-from .decode import frame_folder, frame_table
+from .frame_dir import frame_folder
+from .frame_table import frame_table
 
 
 def probe(path: str | os.PathLike, default_fps: float = 25.0, exact: bool = False, rotate: bool = True) -> VideoInfo:

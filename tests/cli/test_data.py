@@ -34,6 +34,27 @@ def test_check_clean_dataset_exits_zero(ucf):
     assert "no problems found" in result.stdout + result.stderr
 
 
+def test_check_writes_its_report_to_stdout_and_progress_to_stderr(ucf, tmp_path):
+    """`motionlens data check ROOT > report.txt` keeps the report, with the progress bar (shown as on a
+    terminal: TTY_COMPATIBLE=1) on stderr only."""
+    import re
+    import shutil
+
+    root = tmp_path / "ucf"
+    shutil.copytree(ucf.root, root)
+    broken = sorted((root / "UCF-101").rglob("*.avi"))[0]
+    broken.write_text("not a video")
+    result = run_cli("data", "check", f"ucf101:{root}", "--no-cache", env={"TTY_COMPATIBLE": "1"})
+    assert result.returncode == 1, result.stderr
+    plain = [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text) for text in (result.stdout, result.stderr)]
+    report = plain[0].splitlines()
+    assert report[0] == "ucf101 layout: 5 videos in 2 classes (4 train, 1 test); 1 unreadable files left out"
+    assert report[1] == f"unreadable {broken}: not a video file (no known container format)"  # whole, unwrapped
+    assert report[-1] == "1 unreadable files, 0 listed videos missing"
+    assert "indexing" in plain[1] and "6/6" in plain[1]  # the bar's last frame: 6 videos indexed
+    assert "indexing" not in plain[0] and "unreadable" not in plain[1]
+
+
 def test_describe_writes_catalogue_and_pictures(ucf, tmp_path):
     out = tmp_path / "describe"
     result = run_cli("data", "describe", ucf.spec, "--out", out, "--thumbs-per-class", "1")

@@ -20,7 +20,7 @@ def test_flow_cli_extracts_resumes_and_lists_a_corrupt_video(tmp_path):
 
     first = run_cli("flow", root, "--layout", "folder", "--method", "farneback", "--out", out, "--workers", "2")
     assert first.returncode == 1, first.stderr  # the command was right; some of its work failed
-    assert "4 extracted, 0 already done, 1 failed" in first.stderr
+    assert "4 extracted, 0 already done, 1 failed" in first.stdout  # the result; failures are errors
     assert "corrupt.mp4" in first.stderr and "error: 1 of 5 videos failed" in first.stderr
     assert "Traceback" not in first.stderr
     folder = out / "move_right" / "move_right_1"
@@ -28,7 +28,7 @@ def test_flow_cli_extracts_resumes_and_lists_a_corrupt_video(tmp_path):
     assert json.loads((folder / "done").read_text())["num_flow_frames"] == 5
 
     second = run_cli("flow", root, "--layout", "folder", "--out", out)
-    assert "0 extracted, 4 already done, 1 failed" in second.stderr and second.returncode == 1
+    assert "0 extracted, 4 already done, 1 failed" in second.stdout and second.returncode == 1
 
     (root / "move_left" / "corrupt.mp4").unlink()
     third = run_cli("flow", root, "--layout", "folder", "--out", out)

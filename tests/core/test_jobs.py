@@ -50,6 +50,7 @@ def test_a_task_that_always_kills_its_worker_fails_after_one_retry():
     assert all("worker process died twice (exit code 3" in o.reason for o in got)
 
 
+@pytest.mark.slow  # starts Ray
 def test_ray_gives_the_same_outcomes_and_retries_killed_workers(ray_local, tmp_path, monkeypatch):
     assert outcomes(engine="ray", workers=2) == EXPECTED
     monkeypatch.setenv(CRASH_ONCE_ENV, str(tmp_path))
@@ -75,6 +76,7 @@ def test_nothing_to_do_starts_and_reaches_no_ray():
     assert list(run_jobs(operator.getitem, [], SHARED, engine="ray", ray_address="ray://nowhere:1")) == []
 
 
+@pytest.mark.slow  # starts Ray
 def test_ray_bounds_its_retries(ray_local):
     (outcome,) = run_jobs(operator.call, [("bad", 3)], os._exit, engine="ray", max_retries=1)
     assert not outcome.ok and outcome.reason.startswith("worker died after 1 retries")

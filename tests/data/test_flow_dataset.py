@@ -11,7 +11,8 @@ from motionlens.data.index import build_index
 from motionlens.data.samplers import UniformClipSampler
 from motionlens.data.transforms import ClipTransform
 from motionlens.core.errors import MotionlensError, VideoError
-from motionlens.flow import dequantize, extract_dataset, read_flow
+from motionlens.data.flow_storage import dequantize, read_flow
+from motionlens.dataprep.flow import extract_dataset
 from motionlens.video import read_frames, write_video
 
 STEPS = [1, 3, 1, 3, 2, 2, 4, 1]  # px moved right between frame k and k + 1
@@ -53,6 +54,11 @@ def test_decoder_resizes_like_the_rgb_decoder(extracted):
     flow = flow_decoder(flow_root, index.root, size=24)(index[1], [0, 4])
     rgb = rgb_decoder(24)(index[1], [0, 4])
     assert flow.shape == (2, 24, 32, 2) and rgb.shape[:3] == flow.shape[:3]
+    # Each stored plane resized bilinearly by OpenCV, as rgb_decoder resizes a frame folder's images
+    # (on a video it uses swscale, whose downscaling filters other pixels).
+    full = flow_decoder(flow_root, index.root)(index[1], [0, 4])  # (2, 48, 64, 2)
+    bilinear = [[cv2.resize(frame[..., c], (32, 24), interpolation=cv2.INTER_LINEAR) for c in (0, 1)] for frame in full]
+    assert np.array_equal(flow, np.array(bilinear).transpose(0, 2, 3, 1))
 
 
 def test_dataset_yields_two_channel_clips_from_the_same_index(extracted):

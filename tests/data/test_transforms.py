@@ -100,12 +100,13 @@ def test_bgr_channel_order_reverses_channels():
 
 @pytest.mark.parametrize("modality, channels", [("diff", 3), ("rgb_diff", 6)])
 def test_frame_difference_modalities(modality, channels):
-    from motionlens.data.pipeline import MODALITY_CHANNELS, Pipeline, eval_transform
+    from motionlens.data.pipeline import MODALITY_CHANNELS, eval_transform
+    from motionlens.data.spec import InputSpec
 
     frames = np.zeros((4, 8, 8, 3), dtype=np.uint8)
     frames[1] = 51  # 0.2 after /255
     frames[2:] = 255
-    pipe = Pipeline(clip_len=4, frame_stride=1, target_fps=None, resize=8, crop_size=8,
+    pipe = InputSpec(clip_len=4, frame_stride=1, target_fps=None, resize=8, crop_size=8,
                     mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), modality=modality)
     x = eval_transform(pipe)(frames)  # (C, T, H, W)
     assert x.shape == (channels, 4, 8, 8) and MODALITY_CHANNELS[modality] == channels

@@ -18,7 +18,8 @@ def train_tiny_run(root: Path, steps: int = 150, seed: int = 0, modality: str = 
     """Synthesize 4 motion classes (list layout: train/val/test), train cnn3d_small on frame
     differences of clips decoded once, and save it as RUN/checkpoints/best.pt whose config names
     the data (so export calibrates on it by default); returns the run folder."""
-    from motionlens.data.pipeline import Pipeline, clip_input
+    from motionlens.data.pipeline import clip_input
+    from motionlens.data.spec import InputSpec
     from motionlens.dataprep.synth import synthesize
     from motionlens.models import create_model
     from motionlens.training.checkpoint import save_checkpoint
@@ -26,7 +27,7 @@ def train_tiny_run(root: Path, steps: int = 150, seed: int = 0, modality: str = 
 
     data = synthesize(root / "data", layout="list", videos_per_class=20, size=(40, 52), fps=12.5,
                       duration=(1.2, 2.0), seed=3, split_ratio=0.6, object_size=(0.2, 0.3), classes=CLASSES)
-    pipe = Pipeline(clip_len=8, frame_stride=2, target_fps=None, resize=(32, 32), crop_size=32,
+    pipe = InputSpec(clip_len=8, frame_stride=2, target_fps=None, resize=(32, 32), crop_size=32,
                     mean=(0.0,) * 3 if modality == "diff" else (0.45,) * 3, std=(0.225,) * 3, modality=modality)
     from motionlens.config import DataConfig
     from motionlens.data.pipeline import load_index

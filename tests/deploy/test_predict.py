@@ -8,14 +8,14 @@ import torch
 import torch.nn as nn
 
 import motionlens
-from motionlens.data.pipeline import Pipeline
+from motionlens.data.spec import InputSpec
 from motionlens.deploy.predict import Predictor, load_predictor, predict, score_video, tile_segments, to_hara
 from motionlens.core.errors import MotionlensError
 from motionlens.models import create_model
 from motionlens.training.checkpoint import save_checkpoint
 from motionlens.video import count_frames, probe, write_video
 
-PIPE = Pipeline(clip_len=4, frame_stride=1, target_fps=None, resize=32, crop_size=32,
+PIPE = InputSpec(clip_len=4, frame_stride=1, target_fps=None, resize=32, crop_size=32,
                 mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
 
 
@@ -76,7 +76,7 @@ def test_predict_tiles_the_video_and_averages_windows(tmp_path):
 def test_memory_is_bounded_by_one_window_span(tmp_path):
     frames = np.random.default_rng(1).integers(0, 255, (603, 24, 32, 3), dtype=np.uint8)
     video = write_video(tmp_path / "long.mp4", frames, 25.0)
-    pipe = Pipeline(clip_len=4, frame_stride=3, target_fps=None, resize=24, crop_size=24, mean=PIPE.mean, std=PIPE.std)
+    pipe = InputSpec(clip_len=4, frame_stride=3, target_fps=None, resize=24, crop_size=24, mean=PIPE.mean, std=PIPE.std)
     predictor = load_predictor(Brightness(), pipeline=pipe, classes=["bright", "dark"], device="cpu")
     scores = score_video(predictor, video, window_stride=10, batch_size=4)
     span = (4 - 1) * 3 + 1
@@ -107,7 +107,7 @@ def test_threshold_adds_events_at_the_right_time(tmp_path):
 def test_fast_path_gives_the_eager_scores(tmp_path):
     video = flash_video(tmp_path / "flash.mp4", num_frames=40)
     model = create_model("cnn3d_small", num_classes=3).eval()
-    pipe = Pipeline(clip_len=8, frame_stride=1, target_fps=None, resize=64, crop_size=64, mean=PIPE.mean, std=PIPE.std)
+    pipe = InputSpec(clip_len=8, frame_stride=1, target_fps=None, resize=64, crop_size=64, mean=PIPE.mean, std=PIPE.std)
     eager = load_predictor(model, pipeline=pipe, classes=list("abc"), device="cpu")
     fast = load_predictor(model, pipeline=pipe, classes=list("abc"), device="cpu", fast=True)
     a = score_video(eager, video, window_stride=4, batch_size=3)  # 9 windows: batches of 3, 3, 3
@@ -119,7 +119,7 @@ def test_fast_path_gives_the_eager_scores(tmp_path):
 
 def test_run_checkpoint_brings_its_pipeline_and_classes(tmp_path):
     model = create_model("cnn3d_small", num_classes=3)
-    pipe = Pipeline(clip_len=8, frame_stride=2, target_fps=None, resize=64, crop_size=64, mean=PIPE.mean, std=PIPE.std)
+    pipe = InputSpec(clip_len=8, frame_stride=2, target_fps=None, resize=64, crop_size=64, mean=PIPE.mean, std=PIPE.std)
     save_checkpoint({"model": model.state_dict(), "config": {}, "classes": ["jump", "run", "sit"],
                      "pipeline": pipe.to_dict(), "model_name": "cnn3d_small", "model_options": {}},
                     tmp_path / "run" / "checkpoints" / "best.pt")

@@ -7,12 +7,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from motionlens.data.pipeline import Pipeline
+from motionlens.data.spec import InputSpec
 from motionlens.deploy.predict import load_predictor, score_video, to_result
 from motionlens.video import frame_times
 
 ASSETS = Path(__file__).parents[1] / "assets"
-PIPE = Pipeline(clip_len=4, frame_stride=1, target_fps=None, resize=32, crop_size=32,
+PIPE = InputSpec(clip_len=4, frame_stride=1, target_fps=None, resize=32, crop_size=32,
                 mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
 
 

@@ -13,16 +13,16 @@ import pytest
 import torch
 import torch.nn as nn
 
-from motionlens.data.pipeline import Pipeline
+from motionlens.data.spec import InputSpec
 from motionlens.deploy.watch import (
     AlertRule,
     AlertTracker,
-    EventSink,
     StreamWatcher,
     parse_duration,
     reconnecting_frames,
 )
 from motionlens.core.errors import MotionlensError, VideoError
+from motionlens.deploy.webhook import EventSink
 from motionlens.models import create_model
 from motionlens.training.checkpoint import save_checkpoint
 from motionlens.video import Frame, write_video
@@ -247,7 +247,7 @@ def test_webhook_posts_alerts_and_survives_a_dead_endpoint(tmp_path):
     sink = EventSink(open(tmp_path / "other.jsonl", "w"), f"http://127.0.0.1:{port}/hook", timeout=1.0,
                      warn=warnings.append, retry_delay=0.05, drain_timeout=0.3)
     sink({"event": "alert", "label": "fight"})
-    assert sink.close() == 1  # retried until shutdown, then reported (see test_events_delivery.py)
+    assert sink.close() == 1  # retried until shutdown, then reported (see test_webhook.py)
     assert sink.failed >= 1 and "failed" in warnings[0] and "1 alerts not delivered" in warnings[-1]
 
 
@@ -263,7 +263,7 @@ def brightness_checkpoint(path: Path) -> Path:
         model.fc.weight.zero_()
         model.fc.weight[0, 0] = 25.0
         model.fc.bias.copy_(torch.tensor([-5.0, 0.0]))
-    pipe = Pipeline(clip_len=8, frame_stride=1, target_fps=None, resize=64, crop_size=64,
+    pipe = InputSpec(clip_len=8, frame_stride=1, target_fps=None, resize=64, crop_size=64,
                     mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
     return save_checkpoint({"model": model.state_dict(), "config": {}, "classes": ["bright", "dark"],
                             "pipeline": pipe.to_dict(), "model_name": "cnn3d_small", "model_options": {}}, path)
@@ -307,3 +307,35 @@ def test_watcher_windows_are_the_sliding_windows_of_predict():
     expected = [w.indices for i in range(30) for w in windows.push(i)]
     assert seen == expected == [tuple(range(s, s + 8)) for s in (0, 5, 10, 15, 20)]
     assert windows.finish()[0].start == 22  # predict would add this one; a stream has no end to align to
+
+
+def test_cooldown_keeps_a_rule_quiet_and_swallows_the_muted_stretch_end():
+    tracker = AlertTracker([AlertRule("fight", 0.5, 0.0, cooldown=10.0)], ["fight", "other"])
+    fired = []
+    # on at 1, off at 3, on again at 5 (within 10 s of the alert at 1: muted), off at 7, on at 12 (fires)
+    for t in range(16):
+        s = 0.9 if 1 <= t < 3 or 5 <= t < 7 or t >= 12 else 0.1
+        fired += [(e["event"], t) for e in tracker.update(float(t), np.array([s, 1 - s]))]
+    assert fired == [("alert", 1), ("alert_end", 3), ("alert", 12)]
+
+
+def test_the_reconnection_backoff_is_capped():
+    clock, delays = FakeClock(), []
+
+    def refused():
+        raise VideoError("rtsp://cam", "cannot open: Connection refused")
+
+    with pytest.raises(VideoError, match="gave up after 8"):
+        list(reconnecting_frames(refused, max_retries=8, retry_delay=1.0, sleep=clock.sleep, clock=clock,
+                                 on_retry=lambda attempt, delay, reason: delays.append(delay)))
+    assert delays == [1, 2, 4, 5, 5, 5, 5, 5]  # a restarted camera is rejoined within 5 s
+
+
+def test_the_frame_rate_of_a_live_source_comes_from_its_own_timestamps():
+    from motionlens.deploy.watch import frame_rate, peek_rate
+
+    frames = iter([Frame(i, i / 12.5 + (0.004 if i == 3 else 0.0), np.zeros((1, 1, 1))) for i in range(40)])
+    fps, all_frames = peek_rate(frames, count=12)
+    assert fps == pytest.approx(12.5)
+    assert [f.index for f in all_frames] == list(range(40))  # the peeked frames are not lost
+    assert frame_rate([Frame(0, float("nan"), None)], default=30.0) == 30.0

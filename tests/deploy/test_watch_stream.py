@@ -17,6 +17,8 @@ import pytest
 from tests.conftest import CLI
 from tests.deploy.test_watch import brightness_checkpoint
 
+pytestmark = pytest.mark.slow  # a live stream, killed and restarted
+
 SERVER = str(Path(__file__).with_name("_ts_server.py"))
 BRIGHT = (1.0, 2.6)  # seconds of each connection's stream that are bright
 WINDOW, HOP = 8 / 25, 2 / 25
@@ -123,3 +125,52 @@ def test_watch_reconnects_to_a_killed_and_restarted_stream(tmp_path):
     summary = events[-1]
     assert summary["event"] == "summary" and summary["alerts"] == 2
     assert watch.returncode == 130 and "back after a" in stderr and "Traceback" not in stderr
+
+
+def listening(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:`port`, asked of the kernel: connecting to find out
+    would use up a server that takes one client."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        if any(r.split()[1].endswith(f":{port:04X}") and r.split()[3] == "0A" for r in rows):
+            return True
+    return False
+
+
+@pytest.mark.slow
+def test_a_server_that_takes_one_client_is_scored_whole(tmp_path):
+    """FFmpeg's `-listen 1` HTTP server serves one client, once: watch must not spend that one
+    connection on reading the frame rate. Every frame served is scored."""
+    from motionlens.video import write_video
+    import numpy as np
+
+    frames = np.full((75, 64, 80, 3), 40, dtype=np.uint8)
+    frames[25:55] = 215
+    video = write_video(tmp_path / "source.mp4", frames, 25.0)
+    ckpt = brightness_checkpoint(tmp_path / "bright.pt")
+    port = free_port()
+    server = subprocess.Popen(["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", str(video), "-c:v",
+                               "libx264", "-g", "5", "-bf", "0", "-f", "mpegts", "-listen", "1",
+                               f"http://127.0.0.1:{port}"], stdin=subprocess.DEVNULL)
+    events_file = tmp_path / "events.jsonl"
+    try:
+        deadline = time.monotonic() + 10
+        while not listening(port):
+            assert time.monotonic() < deadline and server.poll() is None, "ffmpeg did not start listening"
+            time.sleep(0.05)
+        proc = subprocess.run([CLI, "watch", f"http://127.0.0.1:{port}", str(ckpt), "--alert", "bright:0.8:0.4s",
+                               "--events", str(events_file), "--window-stride", "2", "--max-retries", "1",
+                               "--retry-delay", "0.1", "--device", "cpu"], capture_output=True, text=True, timeout=60)
+    finally:
+        server.kill()
+        server.wait()
+    events = read_events(events_file)
+    summary = events[-1]
+    assert summary["event"] == "summary", proc.stderr
+    assert summary["frames"] + summary["dropped_frames"] >= 72, summary  # the whole stream, not 0 frames
+    assert summary["frames"] >= 60 and summary["windows"] >= 25
+    assert sum(e["event"] == "alert" for e in events) == 1
+    assert proc.returncode == 1 and "gave up after 1 reconnection" in proc.stderr  # the server is gone after one

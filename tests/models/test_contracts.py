@@ -216,14 +216,15 @@ def test_frame_folder_and_video_give_the_same_tensor(sample_videos, tmp_path):
 def test_evaluation_feeds_what_clip_input_shows(sample_videos, tmp_path):
     from motionlens.config import DataConfig
     from motionlens.data.index import build_index
-    from motionlens.data.pipeline import make_dataset, resolve_pipeline
+    from motionlens.data.pipeline import make_dataset
+    from motionlens.data.spec import input_spec
 
     (tmp_path / "data" / "biking").mkdir(parents=True)
     (tmp_path / "data" / "biking" / "bikes.mp4").symlink_to(sample_videos[1])
     index = build_index(f"folder:{tmp_path / 'data'}")
-    pipe = resolve_pipeline(DataConfig(), get_model_cfg("r3d_18"))
+    pipe = input_spec(DataConfig(), get_model_cfg("r3d_18"))
     assert pipe.target_fps == 15.0 and pipe.decoder_resize is False
-    dataset = make_dataset(index, pipe, train=False, data=DataConfig(eval_clips=1, num_workers=0))
+    dataset = make_dataset(index, pipe, train=False, data=DataConfig(eval_clips=1, eval_crops=1, num_workers=0))
     clip = dataset.clips(index[0], np.random.default_rng(0))[0]
     grid = resample_indices(frame_times(sample_videos[1]), 15)
     start = int(np.flatnonzero(grid == clip.indices[0])[0])

@@ -6,7 +6,7 @@ import pytest
 
 from motionlens.core.errors import MotionlensError
 from motionlens.models import create_model, get_model_cfg, get_weights, list_models, register_model, registry
-from motionlens.models.small3d import SmallCNN3D
+from motionlens.models.cnn3d_small import SmallCNN3D
 
 
 @pytest.fixture

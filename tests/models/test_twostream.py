@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from motionlens.core.errors import MotionlensError
-from motionlens.flow import FLOW_MEAN, FLOW_STD
+from motionlens.models.cfg import FLOW_MEAN, FLOW_STD
 from motionlens.models import create_model, get_model_cfg, list_models, resnet2d_18
 from motionlens.models.twostream import TwoStream
 

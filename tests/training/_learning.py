@@ -35,9 +35,9 @@ def train(data, out: Path, name: str, *flags, subprocess: bool = True) -> Path:
 
 
 def evaluate(run_dir: Path) -> dict:
-    """`motionlens eval RUN --split test` (in this process); returns its metrics.json."""
+    """`motionlens eval RUN --subset test` (in this process); returns its metrics.json."""
     out = run_dir.with_name(f"{run_dir.name}-eval")
-    run_in_process("eval", run_dir, "--split", "test", "--workers", "1", "--out", out)
+    run_in_process("eval", run_dir, "--subset", "test", "--workers", "1", "--out", out)
     return json.loads((out / "metrics.json").read_text())
 
 

@@ -15,6 +15,8 @@ from motionlens.dataprep.synth import synthesize
 from motionlens.training.checkpoint import WRITE_DELAY_ENV, read_training_checkpoint
 from tests.conftest import CliServer
 
+pytestmark = pytest.mark.slow  # kills and resumes training runs
+
 TINY = ["--model", "cnn3d_small", "--clip-len", "4", "--batch-size", "4", "--workers", "0", "--max-steps", "1",
         "--set", "data.resize=32", "--set", "data.crop_size=28", "--set", "eval_every=1000", "--set", "save_every=0"]
 

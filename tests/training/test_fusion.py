@@ -65,13 +65,14 @@ def one_thread():
 
 # With 8 epochs, data seeds 0, 1, 2 gave temporal 88/88/100%, spatial 44/44/56% and fused 88/75/100%
 # (held-out video top-1, chance 50%; about 40 s each on 2 cores). CI runs seed 0.
+@pytest.mark.slow  # trains two streams
 def test_on_motion_defined_videos_the_temporal_stream_beats_the_spatial_one(tmp_path, one_thread):
     import torch
 
     from motionlens.config import TrainConfig, parse_override, resolve
     from motionlens.data.index import build_index
     from motionlens.dataprep.synth import synthesize
-    from motionlens.flow import extract_dataset
+    from motionlens.dataprep.flow import extract_dataset
     from motionlens.training.fusion import evaluate_fusion, load_twostream
     from motionlens.training.train import fit
 
@@ -81,7 +82,7 @@ def test_on_motion_defined_videos_the_temporal_stream_beats_the_spatial_one(tmp_
     report = extract_dataset(build_index(data.spec), tmp_path / "flow", workers=2, show_progress=False)
     assert len(report.extracted) == 32 and not report.failed
 
-    common = [f"data.data={data.spec}", f"out={tmp_path / 'runs'}", "data.resize=48", "data.crop_size=48",
+    common = [f"data.dataset={data.spec}", f"out={tmp_path / 'runs'}", "data.resize=48", "data.crop_size=48",
               "data.batch_size=4", "data.num_workers=0", "data.eval_clips=3", "data.hflip=false", "epochs=8",
               "eval_every=8", "save_every=0", "optim.optimizer=adamw", "optim.lr=0.001", "optim.weight_decay=0",
               "optim.warmup_epochs=0", "data.train_sampler=random"]

@@ -19,7 +19,7 @@ def test_a_run_folder_gives_its_model_pipeline_classes_config_and_checkpoint(tmp
     assert run.checkpoint == best and run.classes == ["a", "b"]
     assert run.pipeline.clip_len == 8 and run.pipeline.crop_size == 64
     assert all(torch.equal(run.model.state_dict()[k], v) for k, v in state["model"].items())
-    assert (run.config.data.data, run.config.data.batch_size) == ("ucf101:/elsewhere", 3)
+    assert (run.config.data.dataset, run.config.data.batch_size) == ("ucf101:/elsewhere", 3)
     assert run.note.startswith("best.pt: epoch ?")
     assert load_run(best).checkpoint == best  # the file itself
 

@@ -9,6 +9,7 @@ import sys
 import pytest
 import torch
 
+from motionlens import config as config_mod
 from motionlens.config import TrainConfig, parse_override, resolve
 from motionlens.data.dataset import VideoClipDataset
 from motionlens.data.index import VideoIndex, VideoRecord, build_index
@@ -31,7 +32,7 @@ def dataset(tmp_path_factory):
 
 
 def config(dataset, tmp_path, *extra):
-    overrides = [*SMALL, f"data.data={dataset.spec}", f"out={tmp_path}", *extra]
+    overrides = [*SMALL, f"data.dataset={dataset.spec}", f"out={tmp_path}", *extra]
     return resolve(TrainConfig, None, *map(parse_override, overrides))
 
 
@@ -65,6 +66,7 @@ def test_cli_train_then_eval_writes_the_run_folder(dataset, tmp_path):
     assert metrics["protocol"].startswith("1 clip x 3 crops") and metrics["crops_per_clip"] == 3
 
 
+@pytest.mark.slow
 def test_resume_through_the_cli_equals_the_uninterrupted_run(dataset, tmp_path):
     import shutil
 
@@ -95,7 +97,8 @@ def test_resume_through_the_cli_equals_the_uninterrupted_run(dataset, tmp_path):
 
 def test_lr_schedule_counts_optimizer_steps_not_batches():
     from motionlens.config import OptimConfig
-    from motionlens.training.train import build_scheduler, optimizer_steps, train_one_epoch
+    from motionlens.training.builders import build_scheduler, optimizer_steps
+    from motionlens.training.train import train_one_epoch
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 2 * 4 * 4, 2))
@@ -118,7 +121,7 @@ def test_lr_schedule_counts_optimizer_steps_not_batches():
 
 
 def test_best_is_not_the_first_lucky_epoch():
-    from motionlens.training.train import choose_best
+    from motionlens.training.session import choose_best
 
     rows = [{"epoch": 1, "val_video_top1": 4 / 12, "val_videos": 12}] + \
            [{"epoch": e, "val_video_top1": 3 / 12, "val_videos": 12} for e in range(2, 6)]
@@ -135,6 +138,7 @@ def test_best_is_not_the_first_lucky_epoch():
         (2, "no validation split: the last epoch")
 
 
+@pytest.mark.slow
 def test_same_seed_same_metrics_with_workers(dataset, tmp_path):
     runs = [fit(config(dataset, tmp_path, "epochs=1", f"name=r{i}", "data.num_workers=2"), show_progress=False)
             for i in range(2)]
@@ -152,8 +156,11 @@ def _torchrun(tmp_path, name, port, *extra):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
 
 
+@pytest.mark.slow
 def test_ddp_two_gloo_processes_match_a_single_process_run(dataset, tmp_path):
-    from motionlens.data.pipeline import Pipeline, load_index, make_dataset, make_loader
+    from motionlens.data.loader import make_loader
+    from motionlens.data.pipeline import load_index, make_dataset
+    from motionlens.data.spec import InputSpec
     from motionlens.training.checkpoint import restore_model
     from motionlens.training.distributed import DistInfo
     from motionlens.training.train import validate
@@ -174,16 +181,16 @@ def test_ddp_two_gloo_processes_match_a_single_process_run(dataset, tmp_path):
     assert ddp_rows[-1]["val_videos"] == one_rows[-1]["val_videos"] == "2"  # each video once, padding dropped
     # What the ranks validated together is what one process gets on the same weights.
     cfg = config(dataset, tmp_path, "epochs=2", "data.batch_size=2")
-    from motionlens.config import fill_recipe
-    cfg = fill_recipe(cfg)
+    cfg = config_mod.from_dict(TrainConfig, ddp_state["config"])  # resolved: eval protocol and all
     index = load_index(cfg.data, show_progress=False)
-    val = make_dataset(index.subset("val"), Pipeline.from_dict(ddp_state["pipeline"]), False, cfg.data)
+    val = make_dataset(index.subset("val"), InputSpec.from_dict(ddp_state["pipeline"]), False, cfg.data)
     loader = make_loader(val, cfg.data.batch_size, False, 0, cfg.seed)
     alone = validate(restore_model(ddp_state), loader, cfg, torch.device("cpu"), DistInfo(), index.num_classes, False)
     assert float(ddp_rows[-1]["val_loss"]) == pytest.approx(alone["val_loss"], rel=1e-4)
     assert float(ddp_rows[-1]["val_video_top1"]) == pytest.approx(alone["val_video_top1"])
 
 
+@pytest.mark.slow
 def test_ddp_ranks_stop_together_on_an_existing_run_folder(dataset, tmp_path):
     (tmp_path / "taken" / "checkpoints").mkdir(parents=True)
     (tmp_path / "taken" / "checkpoints" / "last.pt").write_bytes(b"x")
@@ -228,7 +235,7 @@ def test_eval_rejects_a_checkpoint_with_other_classes(dataset, tmp_path):
 
 def test_flow_modality_with_a_three_channel_model_trains_on_flow_statistics(dataset, tmp_path):
     from motionlens.data.flow_dataset import FLOW_MEAN, FLOW_STD
-    from motionlens.flow import extract_dataset
+    from motionlens.dataprep.flow import extract_dataset
 
     extract_dataset(build_index(dataset.spec), tmp_path / "flow", workers=1, show_progress=False)
     # cnn3d_small's weights record holds 3-channel RGB statistics; flow has 2 channels.

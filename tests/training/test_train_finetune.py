@@ -14,6 +14,8 @@ from motionlens.dataprep.synth import synthesize
 from motionlens.training.checkpoint import read_training_checkpoint
 from tests.training._learning import evaluate, train
 
+pytestmark = pytest.mark.slow  # pretrains, fine-tunes and trains from scratch for real
+
 CARDINAL = ["move_left", "move_right", "move_up", "move_down"]
 DIAGONAL = ["move_up_left", "move_up_right", "move_down_left", "move_down_right"]
 SCENES = dict(layout="list", size=(40, 52), fps=12.5, duration=(1.2, 2.0), object_size=(0.2, 0.3))

@@ -9,6 +9,8 @@ import pytest
 from motionlens.dataprep.synth import synthesize
 from tests.training._learning import train_and_eval
 
+pytestmark = pytest.mark.slow  # trains and evaluates for real
+
 
 # Seeds 3, 4 and 5 scored 100%, 100% and 85% (about 25-40 s of wall time each); CI runs one.
 @pytest.mark.parametrize("seed", [3])

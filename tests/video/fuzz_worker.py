@@ -1,4 +1,4 @@
-"""Worker for test_decode_fuzz.py: reads one case per stdin line, answers one JSON line per case.
+"""Worker for test_reader_fuzz.py: reads one case per stdin line, answers one JSON line per case.
 
 A case is {"src", "dst", "kind", "seed"}: write a mutated copy of `src` to `dst`, then probe,
 count, read random frames and stream the whole file. The answer is {"status": "ok"} or

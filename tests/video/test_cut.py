@@ -7,7 +7,7 @@ from motionlens.dataprep.synth import write_long_video
 from motionlens.core.errors import VideoError
 from motionlens.video import count_frames, probe, read_frames
 from motionlens.video.cut import cut_clip
-from motionlens.video.decode import frame_table
+from motionlens.video import frame_table
 
 FPS = 15.0
 
