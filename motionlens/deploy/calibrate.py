@@ -36,7 +36,7 @@ def split_videos(spec: str) -> tuple[list[str], list[str]]:
     from ..config import DataConfig
     from ..data.pipeline import load_index
 
-    index = load_index(DataConfig(data=str(spec)), show_progress=False)
+    index = load_index(DataConfig(dataset=str(spec)), show_progress=False)
     train = [r.path for r in index.records if r.split == "train"]
     held = [r.path for r in index.records if r.split in ("val", "test")]
     if not train or not held:

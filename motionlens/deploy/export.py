@@ -120,7 +120,7 @@ def export_openvino(model, out_dir: str | os.PathLike, precision: str = "fp32", 
     predictor = load_predictor(model, pretrained=pretrained, device="cpu", clip_len=clip_len)
     net, pipe = predictor.model.eval(), predictor.pipeline
     run_data = _run_data(model)  # the run's data config: its training data and evaluation protocol
-    spec = calibration or (run_data or {}).get("data")
+    spec = calibration or (run_data or {}).get("dataset")
     if precision == "int8" and not spec:
         raise MotionlensError("--precision int8 needs --calibration: a folder of videos or LAYOUT:ROOT")
     calib_videos, held_videos = split_videos(spec) if spec else ([], [])
@@ -155,7 +155,7 @@ def export_openvino(model, out_dir: str | os.PathLike, precision: str = "fp32", 
             "classes": list(predictor.classes), "pipeline": pipe.to_dict(),
             "input": {"name": "video", "layout": "B, C, T, H, W", "shape": [-1, *shape[1:]], "dtype": "float32"},
             "output": {"name": "logits", "layout": "B, K"}, "guard": check, "calibration": calibration_record,
-            "data_config": {k: v for k, v in (run_data or {}).items() if k not in ("data", "annotations", "flow_root")}}
+            "data_config": {k: v for k, v in (run_data or {}).items() if k not in ("dataset", "annotations", "flow_root")}}
     from ..core.atomic import write_text
 
     write_text(out_dir / META, json.dumps(meta, indent=2))

@@ -49,7 +49,9 @@ def load_runtime_run(model_or_run: str | os.PathLike, data: str | None, backend:
     meta = read_export(model_or_run)
     if not data:
         raise MotionlensError(f"{model_or_run} is an export: pass --data LAYOUT:ROOT to evaluate it on")
-    data_cfg = {**meta.get("data_config", {}), **overrides, "data": data, "annotations": annotations}
+    kept = {k: v for k, v in meta.get("data_config", {}).items() if v is not None}
+    # an export of a model name has no protocol of its own: 5 clips x 1 crop, the usual reference
+    data_cfg = {"eval_clips": 5, "eval_crops": 1, **kept, **overrides, "dataset": data, "annotations": annotations}
     cfg = config_mod.merge(config_mod.from_dict(TrainConfig, {}), {"data": data_cfg})
     chosen = export_backend(str(model_or_run), backend, precision)
     return Run(model=BackendModule(chosen, len(meta["classes"])), pipeline=InputSpec.from_dict(meta["pipeline"]),

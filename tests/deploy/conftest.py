@@ -32,7 +32,7 @@ def train_tiny_run(root: Path, steps: int = 150, seed: int = 0, modality: str = 
     from motionlens.config import DataConfig
     from motionlens.data.pipeline import load_index
 
-    index = load_index(DataConfig(data=data.spec), show_progress=False)
+    index = load_index(DataConfig(dataset=data.spec), show_progress=False)
     clips, labels = [], []
     for record in index.records:
         if record.split != "train":
@@ -54,7 +54,7 @@ def train_tiny_run(root: Path, steps: int = 150, seed: int = 0, modality: str = 
     finally:
         torch.set_num_threads(threads)
     run = root / "run"
-    config = {"data": {"data": data.spec, "eval_clips": 2, "batch_size": 8, "num_workers": 0}}
+    config = {"data": {"dataset": data.spec, "eval_clips": 2, "eval_crops": 1, "batch_size": 8, "num_workers": 0}}
     save_checkpoint({"model": model.state_dict(), "config": config, "classes": list(index.classes),
                      "pipeline": pipe.to_dict(), "model_name": "cnn3d_small", "model_options": {"widths": list(widths)}},
                     run / "checkpoints" / "best.pt")
