@@ -208,6 +208,9 @@ def module_backend(model: nn.Module, example: torch.Tensor, backend: str = "auto
                    fast: bool = True) -> TorchBackend | OpenVINOBackend:
     """A backend for an `nn.Module` fed clips shaped like `example` (see `pick`). OpenVINO
     converts the module once here (seconds for Kinetics models)."""
+    if precision == "int8":
+        raise UnsupportedPrecision("--precision int8 needs an int8 export (it is calibrated on your videos): "
+                                   "motionlens export MODEL --format openvino --precision int8 --out DIR, then use DIR")
     name, prec = pick(backend, precision, MODULE_CHOICES)
     if name == "torch":
         return TorchBackend(model, prec, fast=fast)

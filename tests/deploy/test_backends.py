@@ -89,6 +89,9 @@ def test_int8_is_openvino_only():
         pick("torch", "int8", MODULE_CHOICES)
     with pytest.raises(MotionlensError):
         pick("auto", "int8", MODULE_CHOICES)  # a module has no int8 form: an export has
+    model, x = _model_and_clips()
+    with pytest.raises(UnsupportedPrecision, match="needs an int8 export"):
+        module_backend(model, x[:1], "auto", "int8")
 
 
 def test_without_openvino_one_line_names_the_extra(monkeypatch, tmp_path, make_video, capsys):
