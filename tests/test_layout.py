@@ -223,6 +223,9 @@ TESTED_ELSEWHERE = {
     "models.factory": "tests/models/test_registry.py, tests/models/test_weights.py",
     "video.container": "tests/video/test_probe.py, tests/video/test_reader_real_files.py",
     "video.annotate": "tests/deploy/test_predict.py (--output-video)",
+    "deploy.export_dir": "tests/deploy/test_export.py (folders read back, incomplete and foreign ones refused)",
+    "deploy.calibrate": "tests/deploy/test_export.py (int8 calibration and the accuracy guard on a trained run)",
+    "deploy.runtime_eval": "tests/deploy/test_backends.py, test_export.py (eval on each runtime and on an export)",
 }
 
 

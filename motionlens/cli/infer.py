@@ -10,7 +10,7 @@ import click
 
 from ..core.errors import TaskFailed
 from ..core.progress import console, console_out
-from .options import engine_of, ray_flags
+from .options import backend_options, engine_of, ray_flags
 
 
 def model_options(fn):
@@ -22,6 +22,7 @@ def model_options(fn):
         click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N"),
         click.option("--eager", is_flag=True, help="run the model as is, not traced and frozen (slower on CPU)"),
     ]
+    fn = backend_options(fn)
     for option in reversed(options):
         fn = option(fn)
     return fn
@@ -46,6 +47,13 @@ def _window_stride(window_stride: int | None, old_stride: int | None) -> int | N
     if window_stride is not None and old_stride is not None and window_stride != old_stride:
         raise click.UsageError("--stride is the old name of --window-stride: give one of them")
     return window_stride if window_stride is not None else old_stride
+
+
+def _model_id(model_or_run: str, pretrained: str | None, backend: str, precision: str) -> str:
+    from ..deploy.archive import model_id
+
+    runtime = "" if (backend, precision) == ("auto", "auto") else f"|{backend}|{precision}"
+    return model_id(model_or_run, pretrained) + runtime
 
 
 def _warn_untrained(model: str, pretrained: str | None) -> None:
@@ -76,8 +84,8 @@ def _warn_untrained(model: str, pretrained: str | None) -> None:
 @click.option("--workers", type=click.IntRange(1, 1024), default=1, show_default=True,
               help="worker processes, one video each (1: in this process, all cores for the model)")
 @ray_flags
-def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eager, window_stride, old_stride, top_k,
-            batch_size, out, fmt, output_video, smooth, threshold, off_threshold, overwrite, workers, ray, ray_address):
+def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eager, backend, precision, window_stride,
+            old_stride, top_k, batch_size, out, fmt, output_video, smooth, threshold, off_threshold, overwrite, workers, ray, ray_address):
     """Recognise actions along whole videos of any length with sliding windows.
 
     MODEL_OR_RUN is a run folder or checkpoint from `motionlens train`, or a model name with
@@ -86,7 +94,7 @@ def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eage
     command again skips the videos already done.
 
     Example: motionlens predict x3d_xs --pretrained kinetics400 match.mp4 --output-video match_pred.mp4"""
-    from ..deploy.archive import PredictSettings, annotated_paths, model_id, predict_files
+    from ..deploy.archive import PredictSettings, annotated_paths, predict_files
     from ..deploy.predict import load_predictor
 
     if off_threshold is not None and threshold is None:
@@ -95,13 +103,15 @@ def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eage
     engine, address = engine_of(ray, ray_address)
     _warn_untrained(model_or_run, pretrained)
     predictor = load_predictor(model_or_run, pretrained=pretrained, device=device, clip_len=clip_len,
-                               target_fps=target_fps, fast=not eager)
+                               target_fps=target_fps, fast=not eager, backend=backend, precision=precision)
+    predictor.runner(predictor.clips([predictor.blank()]))  # a precision this CPU lacks fails here, in one line
     settings = PredictSettings(window_stride=window_stride, batch_size=batch_size, top_k=top_k, smooth=smooth,
                                threshold=threshold, off_threshold=off_threshold, format=fmt,
                                annotate=bool(output_video))
     annotated = annotated_paths(output_video, videos)
     failed, done, skipped = [], 0, 0
-    for video, outcome, was_done in predict_files(predictor, videos, out, settings, model_id(model_or_run, pretrained), annotated,
+    for video, outcome, was_done in predict_files(predictor, videos, out, settings, _model_id(model_or_run, pretrained, backend, precision),
+                                                  annotated,
                                                   overwrite=overwrite, workers=workers, engine=engine,
                                                   ray_address=address):
         if not outcome.ok:
@@ -165,8 +175,8 @@ def predict(model_or_run, videos, pretrained, clip_len, target_fps, device, eage
 @click.option("--report-every", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="seconds between real-time factor reports")
 @click.option("--emit-windows", is_flag=True, help="also emit every window's top label as an event")
-def watch(source_and_model, pretrained, clip_len, target_fps, device, eager, cameras_file, alerts, cooldown,
-          events_file, webhook, spool, bind, token, clips_dir, clip_before, clip_after, keep_alerts, realtime,
+def watch(source_and_model, pretrained, clip_len, target_fps, device, eager, backend, precision, cameras_file, alerts,
+          cooldown, events_file, webhook, spool, bind, token, clips_dir, clip_before, clip_after, keep_alerts, realtime,
           window_stride, old_stride, smooth, batch_size, max_retries, retry_delay, report_every, emit_windows):
     """Watch a file, an RTSP/HTTP stream or a webcam (index), or several cameras, and raise alerts as they happen.
 
@@ -195,7 +205,8 @@ def watch(source_and_model, pretrained, clip_len, target_fps, device, eager, cam
     try:
         _warn_untrained(model_or_run, pretrained)
         predictor = load_predictor(model_or_run, pretrained=pretrained, device=device, clip_len=clip_len,
-                                   target_fps=target_fps, fast=not eager)
+                                   target_fps=target_fps, fast=not eager, backend=backend, precision=precision)
+        predictor.runner(predictor.clips([predictor.blank()]))  # a precision this CPU lacks fails here, in one line
         check_rules(cameras, predictor.classes, where)
         outcomes = _run_monitor(lambda sink, log, on_status: Monitor(
             predictor, cameras, sink, options, media, log, on_status, tag_camera=bool(cameras_file), live=live),
@@ -264,16 +275,50 @@ def _watch_cameras(args: tuple[str, ...], cameras_file: str | None, alerts: tupl
 
 @click.command()
 @click.argument("model_or_run")
-@click.option("--onnx", "onnx_path", required=True, type=click.Path(), help="output .onnx file")
+@click.option("--format", "fmt", type=click.Choice(["onnx", "openvino"]), help="default: onnx with --onnx, else openvino")
+@click.option("--out", type=click.Path(file_okay=False), help="openvino: the folder to write (IR, classes, input contract)")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "int8"]), default="fp32", show_default=True,
+              help="openvino: int8 is calibrated on --calibration clips; bf16 needs a CPU with native bf16")
+@click.option("--calibration", metavar="DATA", help="openvino: a folder of videos or LAYOUT:ROOT to calibrate int8 and "
+              "check accuracy on (default for a run: its training data)")
+@click.option("--calibration-clips", default=64, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--guard-clips", default=100, show_default=True, type=click.IntRange(1, 10000),
+              help="held-out clips the accuracy guard compares with fp32 on")
+@click.option("--force", is_flag=True, help="write the export even when it agrees with fp32 on < 99%% of clips")
+@click.option("--onnx", "onnx_path", type=click.Path(), help="onnx: output .onnx file")
 @click.option("--opset", default=17, show_default=True, type=click.IntRange(7))
 @click.option("--pretrained", help="weights for a model name: a tag (kinetics400) or a file")
 @click.option("--clip-len", type=click.IntRange(1), help="frames per clip (default: the model's or run's)")
-@click.option("--no-check", is_flag=True, help="skip comparing the ONNX output with PyTorch")
-def export(model_or_run, onnx_path, opset, pretrained, clip_len, no_check):
-    """Export a model or trained run to ONNX (dynamic batch) and check it against PyTorch.
+@click.option("--no-check", is_flag=True, help="onnx: skip comparing the ONNX output with PyTorch")
+def export(model_or_run, fmt, out, precision, calibration, calibration_clips, guard_clips, force, onnx_path, opset,
+           pretrained, clip_len, no_check):
+    """Export a model or trained run to OpenVINO (a folder that predict, watch and eval take as
+    the model) or to ONNX (dynamic batch), checked against PyTorch.
 
-    The check uses onnxruntime (pip install 'motionlens[onnx]'). Class names and the input
+    OpenVINO: the exported model must agree with PyTorch fp32 on >= 99% of held-out clips, or the
+    export is refused (--force writes it anyway, and records that). Example:
+    motionlens export runs/fights --format openvino --precision int8 --out fights-int8
+
+    ONNX: the check uses onnxruntime (pip install 'motionlens[onnx]'). Class names and the input
     pipeline are written beside the file as <name>.json."""
+    fmt = fmt or ("onnx" if onnx_path else "openvino")
+    if fmt == "openvino":
+        if not out or onnx_path:
+            raise click.UsageError("--format openvino writes a folder: give --out DIR (not --onnx)")
+        from ..deploy.export import export_openvino
+
+        meta = export_openvino(model_or_run, out, precision=precision, calibration=calibration, pretrained=pretrained,
+                               clip_len=clip_len, calibration_clips=calibration_clips, guard_clips=guard_clips,
+                               force=force)
+        guard = meta["guard"]
+        console_out.print(f"wrote {out} (openvino {precision}, input video {tuple(meta['input']['shape'])}, dynamic "
+                          f"batch) | {precision} vs fp32 on {guard['clips']} held-out clips: top-1 agreement "
+                          f"{guard['top1_agreement']:.1%}, largest logit error {guard['max_logit_error']:.3g}"
+                          + (" | FORCED below the guard" if guard["forced"] else ""), highlight=False, markup=False,
+                          soft_wrap=True)
+        return
+    if not onnx_path or out or precision != "fp32":
+        raise click.UsageError("--format onnx writes one file: give --onnx FILE (fp32; --out and --precision are openvino's)")
     from ..deploy.export import export_onnx
 
     result = export_onnx(model_or_run, onnx_path, opset=opset, pretrained=pretrained, clip_len=clip_len,

@@ -68,3 +68,17 @@ def engine_of(ray: str | None, ray_address: str | None) -> tuple[str, str | None
         raise click.UsageError(f"--ray takes no value or `local`, not {ray!r}: put --ray after the videos, and a "
                                "cluster's address in --ray-address")
     return "ray", "local" if ray == "local" else ray_address
+
+
+def backend_options(fn):
+    """--backend and --precision: the runtime a model runs on (`deploy.backends`)."""
+    options = [
+        click.option("--backend", type=click.Choice(["auto", "torch", "openvino"]), default="auto", show_default=True,
+                     help="runtime; auto: an export folder's, else PyTorch"),
+        click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "int8"]), default="auto",
+                     show_default=True, help="auto: an export folder's (its accuracy guard passed), else fp32; "
+                     "bf16 only on CPUs with native bf16; int8 from `motionlens export --precision int8`"),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn

@@ -8,6 +8,7 @@ import os
 import click
 
 from ..core.progress import console_out
+from .options import backend_options
 
 # flag -> dotted config key; flags left unset change nothing
 _FLAG_KEYS = {
@@ -104,12 +105,15 @@ def train(recipe, overrides, resume, **flags):
 @click.option("--out", type=click.Path(), help="output folder (default: RUN/eval-SUBSET)")
 @click.option("--fuse-with", type=click.Path(), help="a flow-stream run: report spatial, temporal and fused accuracy")
 @click.option("--flow-root", type=click.Path(), help="extracted flow for --fuse-with (default: the flow run's)")
+@backend_options
 def evaluate(run_or_checkpoint, data, annotations, subset, clips, crops, batch_size, workers, device, out,
-             fuse_with, flow_root):
+             fuse_with, flow_root, backend, precision):
     """Clip- and video-level accuracy, confusion matrix, predictions.csv and an HTML report.
 
     With --fuse-with FLOW_RUN: the two-stream analysis, each stream and their late fusion (weight
-    tuned on the validation subset) side by side."""
+    tuned on the validation subset) side by side. RUN_OR_CHECKPOINT may be an export folder
+    (`motionlens export --format openvino`), with --data."""
+    from ..deploy.export_dir import is_export_dir
     from ..training.evaluate import default_eval_dir, evaluate_checkpoint
 
     out = out or str(default_eval_dir(run_or_checkpoint, subset))
@@ -122,9 +126,16 @@ def evaluate(run_or_checkpoint, data, annotations, subset, clips, crops, batch_s
         console_out.print(format_fusion_table(result), markup=False, soft_wrap=True)
         console_out.print(f"wrote {out}/fusion.json, fusion.md", markup=False)
         return
-    result = evaluate_checkpoint(run_or_checkpoint, data, out, split=subset, num_clips=clips,
-                                 num_crops=int(crops) if crops else None, batch_size=batch_size, num_workers=workers,
-                                 device=device, annotations=annotations)
+    common = dict(split=subset, num_clips=clips, num_crops=int(crops) if crops else None, batch_size=batch_size,
+                  num_workers=workers, device=device, annotations=annotations)
+    if (backend, precision) != ("auto", "auto") or is_export_dir(run_or_checkpoint):
+        from ..deploy.runtime_eval import evaluate_runtime
+
+        if device not in ("auto", "cpu"):
+            raise click.UsageError("--backend/--precision and export folders evaluate on the CPU: --device cpu")
+        result = evaluate_runtime(run_or_checkpoint, data, out, backend, precision, **common)
+    else:
+        result = evaluate_checkpoint(run_or_checkpoint, data, out, **common)
     console_out.print(f"checkpoint {result['checkpoint_note']}", markup=False, soft_wrap=True)
     unlabeled = f" ({result['num_unlabeled']} without labels, not scored)" if result["num_unlabeled"] else ""
     protocol = result["protocol"]

@@ -99,9 +99,11 @@ def predict_files(predictor, videos: Sequence[str], out_dir: str | os.PathLike, 
               "frame_progress": frame_progress and in_process and len(todo) == 1}
     if in_process:
         _predictors[shared["token"]] = predictor
-    else:  # what a worker needs to rebuild the predictor: eager weights on the CPU, pipeline, classes
-        shared.update(model=predictor.model.cpu(), pipeline=predictor.pipeline.to_dict(),
-                      classes=list(predictor.classes), device=str(predictor.device), fast=predictor.fast)
+    else:  # what a worker needs to rebuild the predictor: eager weights on the CPU (or the export), pipeline, ...
+        shared.update(model=predictor.model.cpu() if predictor.model is not None else None,
+                      pipeline=predictor.pipeline.to_dict(), classes=list(predictor.classes),
+                      device=str(predictor.device), fast=predictor.fast, backend=predictor.backend,
+                      precision=predictor.precision, export=predictor.export)
     gpus = 1 if predictor.device.type == "cuda" and engine == "ray" else 0
     try:
         for outcome in run_jobs(_predict_task, todo, shared, workers=workers, engine=engine, ray_address=ray_address,
@@ -142,7 +144,9 @@ def _predictor(shared: dict):
 
         _predictors.clear()  # one job at a time per worker
         _predictors[shared["token"]] = Predictor(shared["model"], InputSpec.from_dict(shared["pipeline"]),
-                                                 shared["classes"], torch.device(shared["device"]), fast=shared["fast"])
+                                                 shared["classes"], torch.device(shared["device"]), fast=shared["fast"],
+                                                 backend=shared["backend"], precision=shared["precision"],
+                                                 export=shared["export"])
     return _predictors[shared["token"]]
 
 

@@ -40,7 +40,6 @@ from ..data.pipeline import eval_transform
 from ..data.spec import InputSpec, as_spec
 from ..core.device import parse_device
 from ..core.errors import MotionlensError
-from ..models.inference import optimize_for_inference
 from .events import events as find_events
 from .events import smooth_scores
 
@@ -58,22 +57,36 @@ def tile_segments(starts: Sequence[int], ends: Sequence[int], num_frames: int) -
 
 @dataclass
 class Predictor:
-    """A model in eval mode with what it needs to score clips: its pipeline and class names.
+    """A model with what it needs to score clips: its pipeline, class names and a runtime.
 
-    `fast=True` runs a frozen TorchScript trace in channels_last_3d memory format
-    (`models.inference.optimize_for_inference`), which is faster on CPU for most models (see
-    benchmarks/realtime.py and benchmarks/models.py); the outputs are the same."""
+    The runtime (`deploy.backends`) is chosen on the first batch from `backend` and `precision`
+    ("auto": see `backends.pick`); `export` is an OpenVINO export folder (then `model` is None).
+    `fast=True` runs PyTorch fp32 as a frozen TorchScript trace in channels_last_3d
+    (`models.inference.optimize_for_inference`), faster on CPU for most models; same outputs."""
 
-    model: nn.Module
+    model: nn.Module | None
     pipeline: InputSpec
     classes: list[str]
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     fast: bool = False
+    backend: str = "auto"
+    precision: str = "auto"
+    export: str | None = None
     _runner: Callable[[torch.Tensor], torch.Tensor] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.model = self.model.eval().to(self.device)
+        if self.model is not None:
+            self.model = self.model.eval().to(self.device)
         self.transform = eval_transform(self.pipeline)
+
+    def runner(self, example: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The backend, built for clips shaped like `example` `(B, C, T, H, W)` on first use."""
+        if self._runner is None:
+            from .backends import make_backend
+
+            self._runner = make_backend(self.model, example, self.backend, self.precision, fast=self.fast,
+                                        export=self.export, device=self.device)
+        return self._runner
 
     @property
     def num_classes(self) -> int:
@@ -87,41 +100,44 @@ class Predictor:
     def logits(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
         """`(B, K)` float logits for a batch of uint8 `(T, H, W, C)` windows."""
         x = self.clips(frames).to(self.device)  # (B, C, T, S, S)
-        if self.fast:
-            if self._runner is None:
-                try:
-                    self._runner = optimize_for_inference(self.model, x, "torchscript")
-                except Exception as err:  # tracing fails in many ways (data-dependent control flow, ...)
-                    reason = (str(err).splitlines() or [type(err).__name__])[0]
-                    log.warning("tracing %s failed (%s); running it eagerly", type(self.model).__name__, reason)
-                    self._runner = self.model
-            return self._runner(x).float().cpu()
-        return self.model(x).float().cpu()
+        return self.runner(x)(x)
 
     def __call__(self, frames: Sequence[np.ndarray]) -> np.ndarray:
         """`(B, K)` softmax scores for a batch of uint8 `(T, H, W, C)` windows."""
         return F.softmax(self.logits(frames), dim=1).numpy()
 
+    def blank(self) -> np.ndarray:
+        """A black uint8 `(T, S, S, 3)` window."""
+        size = self.pipeline.crop_size
+        return np.zeros((self.pipeline.clip_len, size, size, 3), dtype=np.uint8)
+
     def warmup(self, batch_size: int = 1) -> None:
         """Run a blank batch, so tracing and first-call costs are paid before timing matters."""
-        size = self.pipeline.crop_size
-        self.logits([np.zeros((self.pipeline.clip_len, size, size, 3), dtype=np.uint8)] * batch_size)
+        self.logits([self.blank()] * batch_size)
 
 
 def load_predictor(model: str | os.PathLike | nn.Module, pretrained: str | None = None,
                    pipeline: InputSpec | dict | None = None, classes: Sequence[str] | None = None,
                    device: str | torch.device = "auto", clip_len: int | None = None,
-                   target_fps: float | None = None, fast: bool = False) -> Predictor:
-    """A Predictor from a run folder, a checkpoint written by training, a model name (weights
-    from `pretrained`: a tag such as "kinetics400" or a file) or an `nn.Module`.
+                   target_fps: float | None = None, fast: bool = False, backend: str = "auto",
+                   precision: str = "auto") -> Predictor:
+    """A Predictor from a run folder, a checkpoint written by training, an export folder
+    (`motionlens export --format openvino`), a model name (weights from `pretrained`: a tag such
+    as "kinetics400" or a file) or an `nn.Module`; `backend` and `precision` pick its runtime.
 
     Run folders and checkpoints bring their pipeline and classes; model names and modules use
     the model's `cfg` (its weights' preprocessing and label names) unless `pipeline`/`classes`
     are given. `clip_len` and `target_fps` override the pipeline's."""
+    from .export_dir import is_export_dir, read_export
+
+    export = None
     if isinstance(model, nn.Module):
         net, cfg_pipe, names = model, None, None
         if hasattr(model, "cfg"):
             cfg_pipe, names = as_spec(model.cfg), list(model.cfg.label_names)
+    elif is_export_dir(model):
+        meta, export = read_export(model), str(model)
+        net, cfg_pipe, names = None, InputSpec.from_dict(meta["pipeline"]), list(meta["classes"])
     elif _is_checkpoint(model):
         if pretrained:
             raise MotionlensError(f"{model} is a run or checkpoint: --pretrained applies to model names only")
@@ -142,12 +158,15 @@ def load_predictor(model: str | os.PathLike | nn.Module, pretrained: str | None 
     if target_fps:
         pipe = replace(pipe, target_fps=float(target_fps))
     names = list(classes) if classes is not None else names
-    num_classes = _num_outputs(net)
+    num_classes = _num_outputs(net) if net is not None else len(names)
     if not names:
         names = [f"class_{i}" for i in range(num_classes or 0)]
     if num_classes is not None and len(names) != num_classes:
         raise MotionlensError(f"{len(names)} class names for a model with {num_classes} outputs")
-    return Predictor(net, pipe, names, parse_device(device), fast=fast)
+    if export and pipe.clip_len != cfg_pipe.clip_len:
+        raise MotionlensError(f"{model}: an export's clip length is fixed ({cfg_pipe.clip_len}); export again for --clip-len")
+    return Predictor(net, pipe, names, parse_device(device), fast=fast, backend=backend, precision=precision,
+                     export=export)
 
 
 def _is_checkpoint(model: str | os.PathLike) -> bool:

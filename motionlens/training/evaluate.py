@@ -102,15 +102,16 @@ def default_eval_dir(run_or_checkpoint: str | Path, split: str | None) -> Path:
 def evaluate_checkpoint(checkpoint: str | Path, data: str | None, out_dir: str | Path, split: str | None = None,
                         num_clips: int | None = None, num_crops: int | None = None, batch_size: int | None = None,
                         num_workers: int | None = None, device: str = "auto", show_progress: bool = True,
-                        annotations: str | None = None) -> dict:
+                        annotations: str | None = None, run: Run | None = None) -> dict:
     """Evaluate a run folder or checkpoint on `data` (default: the data it was trained on) and write
-    metrics.json, predictions.csv, confusion.png and report.html into `out_dir`."""
+    metrics.json, predictions.csv, confusion.png and report.html into `out_dir`. `run`: one
+    already loaded (e.g. an export's runtime, `deploy.runtime_eval`), instead of `checkpoint`."""
     from ..data.pipeline import load_index
     from ..report.html import write_report
     from ..report.plots import plot_confusion
     from .distributed import DistInfo, pick_device
 
-    run = load_run(checkpoint, data=data, annotations=annotations, batch_size=batch_size, num_workers=num_workers)
+    run = run or load_run(checkpoint, data=data, annotations=annotations, batch_size=batch_size, num_workers=num_workers)
     cfg, classes, ckpt_path = run.config, run.classes, run.checkpoint
     index = load_index(cfg.data, show_progress=show_progress)
     if index.classes != classes:

@@ -50,7 +50,7 @@ def test_predict_fast_path_is_the_torchscript_path_with_the_eager_scores():
         torch.nn.init.normal_(predictor.model.fc.weight, std=10.0)
     windows = [np.random.default_rng(k).integers(0, 256, (8, 64, 80, 3), dtype=np.uint8) for k in range(2)]
     logits = fast.logits(windows)
-    assert isinstance(fast._runner.model, torch.jit.ScriptModule)  # traced, in the channels-last wrapper
+    assert isinstance(fast._runner._runner.model, torch.jit.ScriptModule)  # traced, in the channels-last wrapper
     assert logits.shape == (2, 2) and torch.allclose(logits, eager.logits(windows), rtol=1e-4, atol=1e-4)
     assert (logits[0] - logits[1]).abs().max() > 0.1  # two windows, two answers: not a constant output
     assert np.allclose(fast(windows), torch.softmax(logits, dim=1).numpy(), atol=1e-6)
@@ -64,5 +64,5 @@ def test_predict_runs_eagerly_when_tracing_fails(monkeypatch, caplog):
     monkeypatch.setattr(torch.jit, "trace", refuse)
     with caplog.at_level("WARNING"):
         predictor.warmup(1)
-    assert predictor._runner is predictor.model
+    assert predictor._runner._runner is predictor.model
     assert "tracing SmallCNN3D failed (data-dependent control flow); running it eagerly" in caplog.text
