@@ -48,8 +48,9 @@ def _replace_on_success(path: Path, tmp: Path, durable: bool) -> Iterator[Path]:
 
 @contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb", durable: bool = False,
-                 encoding: str | None = None) -> Iterator[IO]:
+                 encoding: str | None = None, newline: str | None = None) -> Iterator[IO]:
     """Open a temporary file for writing; on a clean exit it replaces `path` atomically.
+    `newline` is `open`'s (the csv module wants "").
 
     `durable`: fsync the file and its folder, so the new contents survive a power cut
     (checkpoints); without it the rename is still atomic for other processes."""
@@ -57,7 +58,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", durable: bool = Fals
     if "b" not in mode and encoding is None:
         encoding = "utf-8"
     with _replace_on_success(path, temp_path(path), durable) as tmp:
-        with open(tmp, mode, encoding=encoding) as f:
+        with open(tmp, mode, encoding=encoding, newline=newline) as f:
             yield f
             if durable:
                 f.flush()

@@ -99,7 +99,7 @@ def _probe_batch(paths: list[str], frames_fps: float) -> list[dict]:
 
 
 # A process pool pays off only with many files. Each process runs a few threads, because most
-# probing is waiting on a cold disk (benchmarks/RESULTS_speed.md).
+# probing is waiting on a cold disk (benchmarks/RESULTS.md).
 PROCESS_MIN_FILES = 2000
 PROCESS_MIN_CORES = 2
 _THREADS_PER_PROCESS = 4

@@ -16,6 +16,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .. import config as config_mod
 from ..config import TrainConfig
+from ..core.atomic import atomic_write
 from ..core.errors import MotionlensError
 from ..core.progress import console
 from ..data.loader import make_loader, train_drops_last
@@ -198,12 +199,10 @@ def default_run_name(cfg: TrainConfig) -> str:
 
 
 def write_metrics(rows: list[dict], path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_write(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=METRIC_FIELDS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    tmp.replace(path)
 
 
 def save_epoch(s: Session, epoch: int) -> None:

@@ -120,7 +120,7 @@ def frame_table(path: str | os.PathLike) -> FrameTable:
 
     Tables are also kept on disk: DataLoader workers start afresh every epoch and each touches a
     video about once per epoch, so without it every training clip paid a demux of the whole file
-    or, for an AVI with B-frames, a full decode of it (benchmarks/RESULTS_decode.md)."""
+    or, for an AVI with B-frames, a full decode of it (benchmarks/RESULTS.md)."""
     path = check_file(path)
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)

@@ -15,6 +15,7 @@ from .container import check_file, legacy_rotation, open_video, stream_header
 from .frame_dir import frame_folder
 from .frame_table import TRUSTED_FORMATS, cached_table, decode_packets, frame_table
 from .frames import DecodeReport, Frame, Size, converter, set_threads
+from .index_counts import avi_probe
 
 
 def check_decode(path: str | os.PathLike) -> str | None:
@@ -113,6 +114,12 @@ def iter_frames(source: str | int | os.PathLike, size: Size = None, step: int = 
         report.expected, report.ends_early = table.expected_frames, table.ends_early
         report.damaged = max(len(table) - report.frames, 0) + corrupt
         report.num_frames = len(table)
+    elif (counted := avi_probe(source) if use_dts else None) is not None:
+        # An AVI's own index counts its frames exactly (packed B-frames' placeholder chunks are no
+        # frames, though its header counts them): fewer decoded is frames lost at the end.
+        report.expected, report.num_frames = counted.num_frames, counted.num_frames
+        report.damaged = errors[0] + corrupt
+        report.ends_early = report.frames + errors[0] < counted.num_frames
     else:
         report.expected = header_frames or int(round(header_duration * fps))
         step_s = 1.0 / fps if fps else 0.04
