@@ -1,12 +1,13 @@
 """Action recognition on whole videos of any length: sliding windows, streamed.
 
-A video is decoded once, frame by frame, as stored (the transform does the one resize). When the
+A video is decoded once, frame by frame, as stored, and each frame that reaches the windows is
+resized, cropped and normalised once (`Predictor.prepare`) before the windows, which overlap, share it. When the
 pipeline resamples (`target_fps`, e.g. the 15 fps of torchvision's weights), only the frames of
 the resampled video (`resample_indices` over the file's frame times) reach the windows, exactly
 as in training and evaluation; with `clip_seconds` (X3D) each window spreads its frames evenly
 over that many seconds. Window and segment frame numbers stay those of the source video. A ring buffer keeps only the
-frames the next window needs (at most one window span), each window becomes a clip exactly as in
-evaluation (centre crop, normalise), and windows are scored in batches. The result for a video:
+prepared frames the next window needs (at most one window span), each window becomes exactly the clip
+evaluation makes of its frames (`ClipTransform.join`), and windows are scored in batches. The result for a video:
 
     {"video", "fps", "frames", "duration", "label", "score", "top_k",
      "segments": [{"start_frame", "end_frame", "start_sec", "end_sec", "label", "score",
@@ -96,10 +97,27 @@ class Predictor:
         """uint8 `(T, H, W, C)` windows -> normalised `(B, C, T, S, S)` model input."""
         return torch.stack([self.transform(f) for f in frames])
 
+    def prepare(self, image: np.ndarray) -> torch.Tensor:
+        """One decoded uint8 `(H, W, C)` frame -> its `(C, 1, S, S)` part of a clip (resized, cropped,
+        normalised: `ClipTransform.spatial`), done once however many windows share the frame."""
+        return self.transform.spatial(image[None])
+
+    def window_clips(self, windows: Sequence[Sequence[torch.Tensor]]) -> torch.Tensor:
+        """Windows of `prepare`d frames -> `(B, C, T, S, S)` model input, equal to `clips` of their frames."""
+        return torch.stack([self.transform.join(w) for w in windows])
+
     @torch.inference_mode()
     def logits(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
         """`(B, K)` float logits for a batch of uint8 `(T, H, W, C)` windows."""
-        x = self.clips(frames).to(self.device)  # (B, C, T, S, S)
+        return self._run(self.clips(frames))
+
+    @torch.inference_mode()
+    def window_logits(self, windows: Sequence[Sequence[torch.Tensor]]) -> torch.Tensor:
+        """`(B, K)` float logits for a batch of windows of `prepare`d frames."""
+        return self._run(self.window_clips(windows))
+
+    def _run(self, clips: torch.Tensor) -> torch.Tensor:
+        x = clips.to(self.device)  # (B, C, T, S, S)
         return self.runner(x)(x)
 
     def __call__(self, frames: Sequence[np.ndarray]) -> np.ndarray:
@@ -231,7 +249,7 @@ def score_video(predictor: Predictor, video: str | os.PathLike, window_stride: i
     def flush() -> None:
         if not pending:
             return
-        out = predictor.logits([np.stack(w.frames) for w in pending])  # (B, K), each window (T, H, W, C)
+        out = predictor.window_logits([w.frames for w in pending])  # (B, K)
         probs.append(F.softmax(out, dim=1).numpy())
         if keep_logits:
             logits.append(out.numpy())
@@ -239,8 +257,11 @@ def score_video(predictor: Predictor, video: str | os.PathLike, window_stride: i
         ends.extend(w.end for w in pending)
         pending.clear()
 
+    last = prepared = None
     for frame in frames:
-        for window in windows.push(frame.image):
+        if frame is not last:  # resampling up repeats a frame: each is prepared once
+            last, prepared = frame, predictor.prepare(frame.image)
+        for window in windows.push(prepared):
             pending.append(window)
             if len(pending) >= batch_size:
                 flush()
