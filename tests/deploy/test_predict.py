@@ -253,7 +253,8 @@ def test_each_decoded_frame_is_resized_at_most_once(sample_videos, make_video, m
 
     resized = []
     real = transforms.resize
-    monkeypatch.setattr(transforms, "resize", lambda clip, *a, **kw: resized.append(clip.shape[1]) or real(clip, *a, **kw))
+    monkeypatch.setattr(transforms, "resize",
+                        lambda clip, *a, **kw: resized.append(clip.shape[1]) or real(clip, *a, **kw))
     spec = CONTRACTS["r3d_18 (15 fps, 128x171, round, crop 112)"]
     predictor = Predictor(_small_net(spec), spec, [str(i) for i in range(5)])
     for video in (sample_videos[1], make_video("ten.mp4", num_frames=45, size=(96, 128), fps=10.0)):

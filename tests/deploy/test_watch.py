@@ -353,7 +353,8 @@ def test_watch_prepares_each_frame_once_with_the_per_window_scores(sample_videos
     spec = replace(as_spec("r3d_18"), modality="diff")  # 15 fps, 128x171 rounded, crop 112, differences
     predictor = Predictor(create_model("cnn3d_small", num_classes=4).eval(), spec, list("abcd"))
     resized, real = [], transforms.resize
-    monkeypatch.setattr(transforms, "resize", lambda clip, *a, **kw: resized.append(clip.shape[1]) or real(clip, *a, **kw))
+    monkeypatch.setattr(transforms, "resize",
+                        lambda clip, *a, **kw: resized.append(clip.shape[1]) or real(clip, *a, **kw))
     runs = {}
     for name, score in (("once", None), ("per window", lambda clip: predictor([clip])[0])):
         resized.clear()
