@@ -186,7 +186,21 @@ class ClipTransform:
     channel_order: str = "RGB"  # "BGR" reverses the channels of RGB frames
 
     def __call__(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
-        clip = self._transform(frames)
+        return self.join(self._transform(frames))
+
+    def spatial(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Evaluation's per-frame work (resize, channel order, crop, normalise) on uint8 `(T, H, W, C)`:
+        `(C, T, S, S)`, or `(num_crops, C, T, S, S)`. Every step works frame by frame, so `join` of
+        the parts of single frames gives `__call__` of their clip bit for bit, and a frame shared by
+        overlapping windows (`predict`, `watch`) is resized once."""
+        if self.train:
+            raise ValueError("training crops and flips are drawn per clip: transform whole clips")
+        return self._transform(frames)
+
+    def join(self, parts: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
+        """The clip from `spatial`'s output, or from a sequence of such parts in frame order (joined
+        along T); adds the frame differences of the diff modalities, the one step across frames."""
+        clip = parts if torch.is_tensor(parts) else torch.cat(list(parts), dim=-3)
         return frame_differences(clip, keep_frames=self.differences == "append") if self.differences else clip
 
     def _transform(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:

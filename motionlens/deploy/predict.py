@@ -1,12 +1,13 @@
 """Action recognition on whole videos of any length: sliding windows, streamed.
 
-A video is decoded once, frame by frame, as stored (the transform does the one resize). When the
+A video is decoded once, frame by frame, as stored, and each frame that reaches the windows is
+resized, cropped and normalised once (`Predictor.prepare`) before the windows, which overlap, share it. When the
 pipeline resamples (`target_fps`, e.g. the 15 fps of torchvision's weights), only the frames of
 the resampled video (`resample_indices` over the file's frame times) reach the windows, exactly
 as in training and evaluation; with `clip_seconds` (X3D) each window spreads its frames evenly
 over that many seconds. Window and segment frame numbers stay those of the source video. A ring buffer keeps only the
-frames the next window needs (at most one window span), each window becomes a clip exactly as in
-evaluation (centre crop, normalise), and windows are scored in batches. The result for a video:
+prepared frames the next window needs (at most one window span), each window becomes exactly the clip
+evaluation makes of its frames (`ClipTransform.join`), and windows are scored in batches. The result for a video:
 
     {"video", "fps", "frames", "duration", "label", "score", "top_k",
      "segments": [{"start_frame", "end_frame", "start_sec", "end_sec", "label", "score",
@@ -27,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -94,12 +96,41 @@ class Predictor:
 
     def clips(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
         """uint8 `(T, H, W, C)` windows -> normalised `(B, C, T, S, S)` model input."""
-        return torch.stack([self.transform(f) for f in frames])
+        with _one_thread():
+            return torch.stack([self.transform(f) for f in frames])
+
+    def prepare(self, images: Sequence[np.ndarray]) -> list[torch.Tensor]:
+        """Decoded uint8 `(H, W, C)` frames -> each one's `(C, 1, S, S)` part of a clip (resized,
+        cropped, normalised: `ClipTransform.spatial`), done once however many windows share a frame.
+        Several frames at a time make fewer, larger tensor ops."""
+        with _one_thread():
+            return list(torch.split(self.transform.spatial(np.stack(images)), 1, dim=-3))
+
+    def window_clips(self, windows: Sequence[Sequence[torch.Tensor]]) -> torch.Tensor:
+        """Windows of `prepare`d frames -> `(B, C, T, S, S)` model input, equal to `clips` of their frames."""
+        with _one_thread():
+            return torch.stack([self.transform.join(w) for w in windows])
 
     @torch.inference_mode()
     def logits(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
         """`(B, K)` float logits for a batch of uint8 `(T, H, W, C)` windows."""
-        x = self.clips(frames).to(self.device)  # (B, C, T, S, S)
+        return self._run(self.clips(frames))
+
+    @torch.inference_mode()
+    def window_logits(self, windows: Sequence[Sequence[torch.Tensor]]) -> torch.Tensor:
+        """`(B, K)` float logits for a batch of windows of `prepare`d frames."""
+        return self._run(self.window_clips(windows))
+
+    def prepare_one(self, image: np.ndarray) -> torch.Tensor:
+        """`prepare` of one frame (`watch`, where frames arrive one at a time)."""
+        return self.prepare([image])[0]
+
+    def window_scores(self, window: Sequence[torch.Tensor]) -> np.ndarray:
+        """`(K,)` softmax scores of one window of `prepare`d frames (`watch`)."""
+        return F.softmax(self.window_logits([window]), dim=1)[0].numpy()
+
+    def _run(self, clips: torch.Tensor) -> torch.Tensor:
+        x = clips.to(self.device)  # (B, C, T, S, S)
         return self.runner(x)(x)
 
     def __call__(self, frames: Sequence[np.ndarray]) -> np.ndarray:
@@ -114,6 +145,21 @@ class Predictor:
     def warmup(self, batch_size: int = 1) -> None:
         """Run a blank batch, so tracing and first-call costs are paid before timing matters."""
         self.logits([self.blank()] * batch_size)
+
+
+@contextmanager
+def _one_thread():
+    """One intra-op thread for the transform, as in DataLoader workers: evaluation's numerics (a
+    resize's last bit depends on how its output is split among threads, and rounding to grey
+    levels can turn that into a level), and speed: the ops are small, and on a busy CPU a
+    multi-threaded op can wait a whole time slice for a descheduled thread. torch's OpenMP thread
+    count is per calling thread, so a model running in another thread keeps its own."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def load_predictor(model: str | os.PathLike | nn.Module, pretrained: str | None = None,
@@ -231,7 +277,7 @@ def score_video(predictor: Predictor, video: str | os.PathLike, window_stride: i
     def flush() -> None:
         if not pending:
             return
-        out = predictor.logits([np.stack(w.frames) for w in pending])  # (B, K), each window (T, H, W, C)
+        out = predictor.window_logits([w.frames for w in pending])  # (B, K)
         probs.append(F.softmax(out, dim=1).numpy())
         if keep_logits:
             logits.append(out.numpy())
@@ -239,8 +285,8 @@ def score_video(predictor: Predictor, video: str | os.PathLike, window_stride: i
         ends.extend(w.end for w in pending)
         pending.clear()
 
-    for frame in frames:
-        for window in windows.push(frame.image):
+    for prepared in _prepared(frames, predictor.prepare, chunk=max(1, windows.window_stride)):
+        for window in windows.push(prepared):
             pending.append(window)
             if len(pending) >= batch_size:
                 flush()
@@ -263,6 +309,29 @@ def score_video(predictor: Predictor, video: str | os.PathLike, window_stride: i
         max_buffered=windows.max_buffered, seconds=time.perf_counter() - begin, problem=decoded.problem(),
         times=np.asarray(times) if times and np.all(np.isfinite(times)) else None,
     )
+
+
+def _prepared(frames, prepare: Callable[[list[np.ndarray]], list[torch.Tensor]], chunk: int):
+    """`prepare`'s part for each of `frames`, `chunk` distinct frames prepared at a time; a frame
+    repeated in a row (resampling up) is prepared once and its part repeated."""
+    distinct: list = []
+    counts: list[int] = []
+    for frame in frames:
+        if distinct and frame is distinct[-1]:
+            counts[-1] += 1
+            continue
+        if len(distinct) == chunk:
+            yield from _repeated(prepare, distinct, counts)
+            distinct, counts = [], []
+        distinct.append(frame)
+        counts.append(1)
+    if distinct:
+        yield from _repeated(prepare, distinct, counts)
+
+
+def _repeated(prepare, frames: list, counts: list[int]):
+    for part, n in zip(prepare([f.image for f in frames]), counts):
+        yield from [part] * n
 
 
 def _frames_at(frames, source: np.ndarray):

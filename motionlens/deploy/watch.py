@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -132,7 +132,9 @@ class StreamWatcher:
     smooth: causal mean over the last `smooth` windows' scores (`MovingAverage(smooth, causal=True)`).
     on_event: receives every event dict (alerts, windows when `emit_windows`, status).
     on_frame: sees every frame that is scored (not the dropped ones), before its windows are.
-    on_scores: `(time_sec, scores (K,))` for every window, after smoothing (the live view's timeline)."""
+    on_scores: `(time_sec, scores (K,))` for every window, after smoothing (the live view's timeline).
+    prepare: applied once to each scored frame's image as it enters the windows (`Predictor.prepare`:
+      resized, cropped, normalised); `score` then gets the window's list of prepared images."""
 
     def __init__(self, score: Callable[[np.ndarray], np.ndarray], classes: Sequence[str], rel: Sequence[int],
                  window_stride: int, rules: Sequence[AlertRule] = (), on_event: Callable[[dict], None] = lambda e: None,
@@ -140,8 +142,9 @@ class StreamWatcher:
                  fps: float = 25.0, smooth: int = 1, report_every: float = 10.0, emit_windows: bool = False,
                  on_status: Callable[[dict], None] | None = None, max_lag: float | None = None,
                  on_frame: Callable[[Frame], None] | None = None,
-                 on_scores: Callable[[float, np.ndarray], None] | None = None):
-        self.score, self.classes = score, list(classes)
+                 on_scores: Callable[[float, np.ndarray], None] | None = None,
+                 prepare: Callable[[np.ndarray], Any] | None = None):
+        self.score, self.classes, self.prepare = score, list(classes), prepare
         self.on_frame, self.on_scores = on_frame, on_scores
         self.windowing = SlidingWindows(rel, max(1, int(window_stride)))
         self.need = self.windowing.span  # frames a window spans
@@ -183,6 +186,10 @@ class StreamWatcher:
             self.last_time = frame.time
             if self.on_frame is not None:
                 self.on_frame(frame)
+            if self.prepare is not None:  # once per frame, however many windows share it
+                begin = self.clock()
+                frame = Frame(frame.index, frame.time, self.prepare(frame.image))
+                self.infer_sec += self.clock() - begin
             for window in self.windowing.push(frame):
                 self._score_window(window.frames)
             if now >= next_report:
@@ -191,7 +198,8 @@ class StreamWatcher:
         return self._status("summary")
 
     def _score_window(self, frames: Sequence[Frame]) -> None:
-        clip = np.stack([f.image for f in frames])  # (T, H, W, C)
+        images = [f.image for f in frames]
+        clip = images if self.prepare is not None else np.stack(images)  # raw frames: (T, H, W, C)
         begin = self.clock()
         scores = np.asarray(self.score(clip), dtype=np.float64)
         self.infer_sec += self.clock() - begin
@@ -339,9 +347,11 @@ def watch(source: str | int, predictor, rules: Sequence[AlertRule] = (), on_even
 
     def make_watcher(fps: float) -> StreamWatcher:
         rel, stride = pipe.stream_windows(fps, window_stride)  # the spec chooses the window's frames
-        return StreamWatcher(score or (lambda clip: predictor([clip])[0]), predictor.classes, rel, stride, rules, on_event, pace=pace,
-                             drop=pace or live, fps=fps, smooth=smooth, report_every=report_every,
-                             emit_windows=emit_windows, on_status=on_status, on_frame=on_frame, on_scores=on_scores)
+        own = score is None  # the predictor's own scoring takes frames prepared once
+        return StreamWatcher(predictor.window_scores if own else score, predictor.classes, rel, stride, rules,
+                             on_event, pace=pace, drop=pace or live, fps=fps, smooth=smooth,
+                             report_every=report_every, emit_windows=emit_windows, on_status=on_status,
+                             on_frame=on_frame, on_scores=on_scores, prepare=predictor.prepare_one if own else None)
 
     open_frames.source = str(source)
     if warmup:

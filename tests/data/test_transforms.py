@@ -114,3 +114,27 @@ def test_frame_difference_modalities(modality, channels):
     assert torch.allclose(diff, torch.tensor([0.0, 0.8, 3.2, 0.0]).expand(3, 4), atol=1e-5)
     if modality == "rgb_diff":  # the normalised frames come first
         assert torch.allclose(x[:3, :, 0, 0], torch.tensor([-2.0, -1.2, 2.0, 2.0]).expand(3, 4), atol=1e-5)
+
+
+@pytest.mark.parametrize("kw", [dict(num_crops=3, differences="append", round_resized=True),
+                                dict(differences="only", antialias=True, channel_order="BGR", resize=(40, 50))])
+def test_frames_transformed_one_by_one_join_into_the_clip_bit_for_bit(kw):
+    from motionlens.data.transforms import ClipTransform
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the callers run it: a resize's last bit depends on the thread split
+    try:
+        _check_frames_join(ClipTransform, kw)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _check_frames_join(ClipTransform, kw):
+    frames = np.random.default_rng(0).integers(0, 256, (6, 45, 70, 3), dtype=np.uint8)
+    t = ClipTransform(**{"resize": 36, "crop_size": 32, "mean": (0.4, 0.5, 0.6), "std": (0.2, 0.25, 0.3), **kw})
+    parts = [t.spatial(frames[i:i + 1]) for i in range(6)]  # (C, 1, S, S), or (3, C, 1, S, S)
+    whole = t(frames)
+    assert whole.shape[-3] == 6 and torch.equal(t.join(parts), whole)
+    assert not torch.equal(t.join(parts[::-1]), whole)  # frame order matters (differences, time)
+    with pytest.raises(ValueError, match="per clip"):
+        ClipTransform(36, 32, (0.5,) * 3, (0.2,) * 3, train=True).spatial(frames)

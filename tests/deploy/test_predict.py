@@ -201,3 +201,85 @@ def test_package_level_predict_is_the_engine_one(tmp_path):
     video = flash_video(tmp_path / "v.mp4", num_frames=20)
     result = motionlens.predict(video, Brightness(), pipeline=PIPE, classes=["bright", "dark"], device="cpu")
     assert result["segments"][-1]["end_frame"] == 20
+
+
+class PerWindow(Predictor):
+    """The transform applied to each window's full-size frames, as predict did before frames were prepared once."""
+
+    def prepare(self, image):
+        return image
+
+    def window_clips(self, windows):
+        return self.clips([np.stack(w) for w in windows])
+
+
+def _contract(name: str, **changes) -> InputSpec:
+    from dataclasses import replace
+
+    from motionlens.data.spec import as_spec
+
+    return replace(as_spec(name), **changes)
+
+
+CONTRACTS = {  # the weights' numerics that prepared frames must keep, bit for bit
+    "r3d_18 (15 fps, 128x171, round, crop 112)": _contract("r3d_18"),
+    "x3d_xs (clip_seconds, short side 182)": _contract("x3d_xs"),
+    "hara resnet3d_34 (antialias, round), BGR": _contract("resnet3d_34", channel_order="BGR"),
+    "cnn3d_small diff": _contract("cnn3d_small", modality="diff"),
+    "cnn3d_small rgb_diff, decoder resize": _contract("cnn3d_small", modality="rgb_diff", decoder_resize=True),
+}
+
+
+def _small_net(spec: InputSpec) -> nn.Module:
+    torch.manual_seed(0)
+    return create_model("cnn3d_small", num_classes=5, in_chans=6 if spec.modality == "rgb_diff" else 3).eval()
+
+
+@pytest.mark.parametrize("name", list(CONTRACTS))
+def test_frames_prepared_once_give_the_per_window_logits_bit_for_bit(name, sample_videos, make_video):
+    spec = CONTRACTS[name]
+    net, classes = _small_net(spec), [str(i) for i in range(5)]
+    # bikes: 640x272 at 25 fps (15 fps drops frames); a 10 fps file makes 15 fps repeat them
+    for video in (sample_videos[1], make_video("ten.mp4", num_frames=45, size=(96, 128), fps=10.0)):
+        once = score_video(Predictor(net, spec, classes), video, keep_logits=True)
+        per_window = score_video(PerWindow(net, spec, classes), video, keep_logits=True)
+        assert len(once.starts) >= 2 and np.array_equal(once.starts, per_window.starts)
+        assert np.array_equal(once.logits, per_window.logits), name
+        assert np.array_equal(once.probs, per_window.probs)
+
+
+def test_each_decoded_frame_is_resized_at_most_once(sample_videos, make_video, monkeypatch):
+    from motionlens.data import transforms
+
+    resized = []
+    real = transforms.resize
+    monkeypatch.setattr(transforms, "resize",
+                        lambda clip, *a, **kw: resized.append(clip.shape[1]) or real(clip, *a, **kw))
+    spec = CONTRACTS["r3d_18 (15 fps, 128x171, round, crop 112)"]
+    predictor = Predictor(_small_net(spec), spec, [str(i) for i in range(5)])
+    for video in (sample_videos[1], make_video("ten.mp4", num_frames=45, size=(96, 128), fps=10.0)):
+        resized.clear()
+        scores = score_video(predictor, video)
+        windows = len(scores.starts)
+        assert windows >= 4 and max(resized) <= spec.clip_len // 2  # chunks of a window stride, not windows
+        assert 0 < sum(resized) <= count_frames(video)  # overlapping windows share their frames' one resize
+        assert sum(resized) < windows * spec.clip_len * 0.7  # what resizing per window costs
+
+
+def test_prepared_clips_are_evaluations_whatever_the_thread_count(sample_videos):
+    from motionlens.data.pipeline import eval_transform
+    from motionlens.video import iter_frames
+
+    spec = CONTRACTS["r3d_18 (15 fps, 128x171, round, crop 112)"]
+    frames = np.stack([f.image for _, f in zip(range(16), iter_frames(sample_videos[1]))])  # (16, 272, 640, 3)
+    predictor, threads = Predictor(None, spec, ["a"]), torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)  # as in DataLoader workers: evaluation's numerics
+        reference = eval_transform(spec)(frames)[None]  # (1, 3, 16, 112, 112)
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            assert torch.equal(predictor.window_clips([predictor.prepare(list(frames))]), reference)
+            assert torch.equal(predictor.clips([frames]), reference)
+            assert torch.get_num_threads() == n  # the model keeps its threads
+    finally:
+        torch.set_num_threads(threads)

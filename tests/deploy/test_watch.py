@@ -339,3 +339,32 @@ def test_the_frame_rate_of_a_live_source_comes_from_its_own_timestamps():
     assert fps == pytest.approx(12.5)
     assert [f.index for f in all_frames] == list(range(40))  # the peeked frames are not lost
     assert frame_rate([Frame(0, float("nan"), None)], default=30.0) == 30.0
+
+
+def test_watch_prepares_each_frame_once_with_the_per_window_scores(sample_videos, monkeypatch):
+    from dataclasses import replace
+
+    from motionlens.data import transforms
+    from motionlens.data.spec import as_spec
+    from motionlens.deploy.predict import Predictor
+    from motionlens.deploy.watch import watch
+
+    torch.manual_seed(0)
+    spec = replace(as_spec("r3d_18"), modality="diff")  # 15 fps, 128x171 rounded, crop 112, differences
+    predictor = Predictor(create_model("cnn3d_small", num_classes=4).eval(), spec, list("abcd"))
+    resized, real = [], transforms.resize
+    monkeypatch.setattr(transforms, "resize",
+                        lambda clip, *a, **kw: resized.append(clip.shape[1]) or real(clip, *a, **kw))
+    runs = {}
+    for name, score in (("once", None), ("per window", lambda clip: predictor([clip])[0])):
+        resized.clear()
+        seen = []
+        summary = watch(sample_videos[1], predictor, on_event=lambda e: None, realtime=False, warmup=False,
+                        score=score, on_scores=lambda t, s: seen.append((t, s.copy())))
+        runs[name] = (seen, list(resized), summary)
+    (once, once_resized, summary), (per_window, per_window_resized, _) = runs["once"], runs["per window"]
+    assert len(once) == summary["windows"] >= 4 and len(once) == len(per_window)
+    for (t, s), (u, r) in zip(once, per_window):
+        assert t == u and np.array_equal(s, r)
+    assert set(once_resized) == {1} and len(once_resized) <= summary["frames"]  # once per frame
+    assert sum(per_window_resized) == len(once) * spec.clip_len  # what it saves
