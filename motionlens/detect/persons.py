@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from ..core.errors import MotionlensError
+from .evaluate import box_iou
 
 PersonDetector = Callable[[np.ndarray], np.ndarray]
 
@@ -98,17 +99,13 @@ def load_person_detector(spec: str) -> PersonDetector:
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, 4) x (M, 4) boxes x1, y1, x2, y2 -> (N, M) IoU."""
+    """(N, 4) x (M, 4) boxes x1, y1, x2, y2 -> (N, M) IoU: the evaluator's `box_iou` (which takes
+    y1, x1, y2, x2), with 0 where both boxes are empty."""
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)))
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-12)
+    yx = [1, 0, 3, 2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nan_to_num(box_iou(np.asarray(a, float)[:, yx], np.asarray(b, float)[:, yx]))
 
 
 def track_boxes(per_keyframe: Sequence[np.ndarray], iou_threshold: float = 0.3, max_gap: int = 1) -> list[list[int]]:
