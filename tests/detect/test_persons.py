@@ -80,7 +80,7 @@ def test_tracking_keeps_ids_through_motion_gaps_and_crossings():
 
 def test_iou_of_x1y1x2y2_boxes_partial_and_empty():
     a, b = np.array([[0.0, 0.0, 0.2, 0.4]]), np.array([[0.1, 0.0, 0.3, 0.2], [0.5, 0.5, 0.5, 0.5]])
-    # overlap 0.1 x 0.2 = 0.02; union 0.08 + 0.04 - 0.02 = 0.10 (a transposed order would give 0.0/...)
+    # overlap 0.1 x 0.2 = 0.02; union 0.08 + 0.04 - 0.02 = 0.10
     assert iou_matrix(a, b) == pytest.approx(np.array([[0.2, 0.0]]))
     assert iou_matrix(b[1:], b[1:])[0, 0] == 0.0  # two empty boxes: 0, not NaN
     assert iou_matrix(np.zeros((0, 4)), b).shape == (0, 2)
